@@ -1,0 +1,633 @@
+//! HTTP/1.1 framing: request heads in, responses out.
+//!
+//! Nothing here reads or writes a socket. [`parse_head`] looks at the bytes a
+//! connection has received so far; [`Response::write_to`] appends a whole
+//! response to an output buffer, so that a server can send it with one write.
+
+use std::cell::Cell;
+use std::io::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::Limits;
+
+/// Header slots offered to httparse; a request with more fields gets 431.
+pub const MAX_HEADERS: usize = 64;
+
+/// The statuses this project sends. Each one has a single, fixed status line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Continue,
+    Ok,
+    BadRequest,
+    NotFound,
+    MethodNotAllowed,
+    RequestTimeout,
+    ContentTooLarge,
+    ExpectationFailed,
+    HeaderFieldsTooLarge,
+    InternalServerError,
+    NotImplemented,
+    ServiceUnavailable,
+    VersionNotSupported,
+}
+
+impl Status {
+    pub fn code(self) -> u16 {
+        match self {
+            Status::Continue => 100,
+            Status::Ok => 200,
+            Status::BadRequest => 400,
+            Status::NotFound => 404,
+            Status::MethodNotAllowed => 405,
+            Status::RequestTimeout => 408,
+            Status::ContentTooLarge => 413,
+            Status::ExpectationFailed => 417,
+            Status::HeaderFieldsTooLarge => 431,
+            Status::InternalServerError => 500,
+            Status::NotImplemented => 501,
+            Status::ServiceUnavailable => 503,
+            Status::VersionNotSupported => 505,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Status::Continue => "Continue",
+            Status::Ok => "OK",
+            Status::BadRequest => "Bad Request",
+            Status::NotFound => "Not Found",
+            Status::MethodNotAllowed => "Method Not Allowed",
+            Status::RequestTimeout => "Request Timeout",
+            Status::ContentTooLarge => "Content Too Large",
+            Status::ExpectationFailed => "Expectation Failed",
+            Status::HeaderFieldsTooLarge => "Request Header Fields Too Large",
+            Status::InternalServerError => "Internal Server Error",
+            Status::NotImplemented => "Not Implemented",
+            Status::ServiceUnavailable => "Service Unavailable",
+            Status::VersionNotSupported => "HTTP Version Not Supported",
+        }
+    }
+}
+
+/// The methods the application knows; anything else is `Other` and gets 405
+/// from a known path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Other,
+}
+
+/// A request head that passed every framing check.
+#[derive(Debug)]
+pub struct Head<'a> {
+    pub method: Method,
+    /// The method as sent, for the log line.
+    pub method_name: &'a str,
+    /// The path without the query, e.g. `/sleep`.
+    pub path: &'a str,
+    /// What follows `?`, or `""`.
+    pub query: &'a str,
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub minor_version: u8,
+    /// Whether the client wants the connection kept open after this exchange.
+    pub keep_alive: bool,
+    /// The body length announced by `Content-Length` (0 when absent).
+    pub content_length: usize,
+    /// The client sent `Expect: 100-continue` and waits before sending its body.
+    pub expect_continue: bool,
+    /// Bytes of the head, up to and including the blank line.
+    pub len: usize,
+}
+
+/// Why a request is refused: the status to send and a short human reason for
+/// the body. Every refusal closes the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reject {
+    pub status: Status,
+    pub reason: &'static str,
+}
+
+const fn reject(status: Status, reason: &'static str) -> Reject {
+    Reject { status, reason }
+}
+
+/// The outcome of looking at the bytes received so far.
+#[derive(Debug)]
+pub enum Parsed<'a> {
+    /// A whole head (the body, if any, may still be on its way).
+    Complete(Head<'a>),
+    /// Not enough bytes yet to tell.
+    Partial,
+    /// The request is bad; answer with this and close.
+    Invalid(Reject),
+}
+
+/// Parses the head at the start of `buf`, enforcing the head and body limits.
+///
+/// Call it when `buf` may hold a whole head (see [`find_head_end`]); it is
+/// correct, just slower, to call it after every read.
+pub fn parse_head<'a>(buf: &'a [u8], limits: &Limits) -> Parsed<'a> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut fields);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > limits.max_head => {
+            return Parsed::Invalid(reject(
+                Status::HeaderFieldsTooLarge,
+                "request head larger than the limit",
+            ));
+        }
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Err(httparse::Error::TooManyHeaders) => {
+            return Parsed::Invalid(reject(
+                Status::HeaderFieldsTooLarge,
+                "too many header fields",
+            ));
+        }
+        Err(httparse::Error::Version) => {
+            return Parsed::Invalid(reject(
+                Status::VersionNotSupported,
+                "only HTTP/1.0 and HTTP/1.1 are spoken here",
+            ));
+        }
+        Err(_) => return Parsed::Invalid(reject(Status::BadRequest, "malformed request")),
+    };
+    if len > limits.max_head {
+        return Parsed::Invalid(reject(
+            Status::HeaderFieldsTooLarge,
+            "request head larger than the limit",
+        ));
+    }
+    // httparse fills these three on Complete; a missing one is still not ours to unwrap.
+    let (Some(method_name), Some(target), Some(minor_version)) =
+        (req.method, req.path, req.version)
+    else {
+        return Parsed::Invalid(reject(Status::BadRequest, "malformed request line"));
+    };
+    match check_fields(req.headers, minor_version, limits) {
+        Ok(fields) => {
+            let Some((path, query)) = split_target(target) else {
+                return Parsed::Invalid(reject(Status::BadRequest, "bad request target"));
+            };
+            Parsed::Complete(Head {
+                method: match method_name {
+                    "GET" => Method::Get,
+                    "HEAD" => Method::Head,
+                    "POST" => Method::Post,
+                    _ => Method::Other,
+                },
+                method_name,
+                path,
+                query,
+                minor_version,
+                keep_alive: fields.keep_alive,
+                content_length: fields.content_length,
+                expect_continue: fields.expect_continue,
+                len,
+            })
+        }
+        Err(rejected) => Parsed::Invalid(rejected),
+    }
+}
+
+/// What the header fields decided.
+struct Fields {
+    keep_alive: bool,
+    content_length: usize,
+    expect_continue: bool,
+}
+
+fn check_fields(
+    headers: &[httparse::Header<'_>],
+    minor_version: u8,
+    limits: &Limits,
+) -> Result<Fields, Reject> {
+    let mut hosts = 0;
+    let mut content_length: Option<u64> = None;
+    let mut transfer_encoding = false;
+    let mut close = false;
+    let mut keep_alive = false;
+    let mut expect_continue = false;
+    for field in headers {
+        let name = field.name;
+        if name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+        } else if name.eq_ignore_ascii_case("content-length") {
+            // `Content-Length: 5, 5` and repeated equal fields are one length;
+            // two different lengths could frame the body two ways (smuggling).
+            for item in field.value.split(|&b| b == b',') {
+                let n = parse_decimal(item.trim_ascii())
+                    .ok_or(reject(Status::BadRequest, "Content-Length is not a number"))?;
+                if content_length.is_some_and(|seen| seen != n) {
+                    return Err(reject(
+                        Status::BadRequest,
+                        "conflicting Content-Length values",
+                    ));
+                }
+                content_length = Some(n);
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            transfer_encoding = true;
+        } else if name.eq_ignore_ascii_case("connection") {
+            for token in field.value.split(|&b| b == b',') {
+                let token = token.trim_ascii();
+                close |= token.eq_ignore_ascii_case(b"close");
+                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if name.eq_ignore_ascii_case("expect") {
+            if !field
+                .value
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"100-continue")
+            {
+                return Err(reject(
+                    Status::ExpectationFailed,
+                    "only Expect: 100-continue is understood",
+                ));
+            }
+            expect_continue = true;
+        }
+    }
+    if transfer_encoding && content_length.is_some() {
+        return Err(reject(
+            Status::BadRequest,
+            "both Content-Length and Transfer-Encoding",
+        ));
+    }
+    if transfer_encoding {
+        return Err(reject(
+            Status::NotImplemented,
+            "Transfer-Encoding is not supported; send Content-Length",
+        ));
+    }
+    if minor_version == 1 && hosts == 0 {
+        return Err(reject(Status::BadRequest, "HTTP/1.1 request without Host"));
+    }
+    if hosts > 1 {
+        return Err(reject(Status::BadRequest, "more than one Host field"));
+    }
+    let content_length = content_length.unwrap_or(0);
+    if content_length > limits.max_body as u64 {
+        return Err(reject(
+            Status::ContentTooLarge,
+            "request body larger than the limit",
+        ));
+    }
+    Ok(Fields {
+        // HTTP/1.1 keeps the connection unless told to close; 1.0 closes unless asked to keep it.
+        keep_alive: if minor_version == 1 {
+            !close
+        } else {
+            keep_alive && !close
+        },
+        content_length: content_length as usize,
+        expect_continue,
+    })
+}
+
+/// Digits only: no sign, no spaces, no overflow.
+fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
+    })
+}
+
+/// Splits an origin-form target (`/path?query`) or an absolute-form one
+/// (`http://host/path?query`, which RFC 9112 says a server must accept).
+fn split_target(target: &str) -> Option<(&str, &str)> {
+    let origin = if target.starts_with('/') {
+        target
+    } else if let Some(rest) = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
+    {
+        rest.find('/').map_or("/", |slash| &rest[slash..])
+    } else if target == "*" {
+        target
+    } else {
+        return None;
+    };
+    Some(origin.split_once('?').unwrap_or((origin, "")))
+}
+
+/// Where the head in `buf` ends (just past its blank line), searching from
+/// `from`. Finding it is cheap; it tells a connection when httparse is worth
+/// calling, so a client that sends one byte at a time costs one parse, not
+/// one per byte. Bare `\n` line ends are accepted, as httparse accepts them.
+pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    (from.max(1)..buf.len())
+        .find(|&i| {
+            buf[i] == b'\n' && (buf[i - 1] == b'\n' || (i >= 2 && &buf[i - 2..i] == b"\n\r"))
+        })
+        .map(|i| i + 1)
+}
+
+/// The body of a response. Small bodies made per request live inline, so
+/// building a response allocates nothing.
+#[derive(Clone, Copy, Debug)]
+pub enum Body<'a> {
+    Static(&'static [u8]),
+    Borrowed(&'a [u8]),
+    Inline { bytes: [u8; 40], len: u8 },
+}
+
+impl Body<'_> {
+    /// Formats a short text (at most 40 bytes; longer text is cut) inline.
+    pub fn inline(args: std::fmt::Arguments<'_>) -> Body<'static> {
+        let mut bytes = [0u8; 40];
+        let mut cursor = &mut bytes[..];
+        // A full buffer ends the write early; the cut text is still a body.
+        let _ = cursor.write_fmt(args);
+        let len = 40 - cursor.len();
+        Body::Inline {
+            bytes,
+            len: len as u8,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Body::Static(bytes) => bytes,
+            Body::Borrowed(bytes) => bytes,
+            Body::Inline { bytes, len } => &bytes[..usize::from(*len)],
+        }
+    }
+}
+
+/// A response before it is turned into bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Response<'a> {
+    pub status: Status,
+    pub body: Body<'a>,
+    /// The `Allow` field of a 405.
+    pub allow: Option<&'static str>,
+    /// The `Retry-After` field (seconds) of a 503.
+    pub retry_after: Option<u32>,
+}
+
+impl<'a> Response<'a> {
+    pub fn new(status: Status, body: Body<'a>) -> Self {
+        Response {
+            status,
+            body,
+            allow: None,
+            retry_after: None,
+        }
+    }
+
+    /// The plain-text answer to a refused request.
+    pub fn rejected(rejected: Reject) -> Response<'static> {
+        Response::new(
+            rejected.status,
+            Body::inline(format_args!(
+                "{} {}\n",
+                rejected.status.code(),
+                rejected.reason
+            )),
+        )
+    }
+
+    /// Appends the whole response (head and, unless `head_only`, body) to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>, keep_alive: bool, head_only: bool) {
+        let body = self.body.as_bytes();
+        // Writes into a Vec cannot fail.
+        let _ = write!(
+            out,
+            "HTTP/1.1 {} {}\r\nDate: ",
+            self.status.code(),
+            self.status.reason()
+        );
+        with_date(|date| out.extend_from_slice(date));
+        let _ = write!(
+            out,
+            "\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some(allow) = self.allow {
+            let _ = write!(out, "Allow: {allow}\r\n");
+        }
+        if let Some(seconds) = self.retry_after {
+            let _ = write!(out, "Retry-After: {seconds}\r\n");
+        }
+        out.extend_from_slice(if keep_alive {
+            b"Connection: keep-alive\r\n\r\n"
+        } else {
+            b"Connection: close\r\n\r\n"
+        });
+        if !head_only {
+            out.extend_from_slice(body);
+        }
+    }
+}
+
+/// The interim answer to `Expect: 100-continue`.
+pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// The bytes of a complete `503 Service Unavailable` that closes the
+/// connection, for servers that turn a client away before reading from it.
+pub fn overloaded_response(retry_after: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(192);
+    let mut response = Response::new(
+        Status::ServiceUnavailable,
+        Body::Static(b"503 server is at capacity, try again\n"),
+    );
+    response.retry_after = Some(retry_after);
+    response.write_to(&mut out, false, false);
+    out
+}
+
+const DATE_LEN: usize = 29; // "Sun, 06 Nov 1994 08:49:37 GMT"
+
+thread_local! {
+    /// The `Date` value of the current second, per thread: formatting it costs
+    /// more than the rest of a small response, and it changes once a second.
+    static DATE: Cell<(u64, [u8; DATE_LEN])> = const { Cell::new((u64::MAX, [0; DATE_LEN])) };
+}
+
+/// Calls `f` with the current `Date` value in IMF-fixdate form.
+pub fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    DATE.with(|cell| {
+        let (second, mut text) = cell.get();
+        if second != now {
+            text = http_date(now);
+            cell.set((now, text));
+        }
+        f(&text)
+    })
+}
+
+/// Formats seconds since 1970 as an IMF-fixdate (RFC 9110, section 5.6.7).
+pub fn http_date(unix_seconds: u64) -> [u8; DATE_LEN] {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix_seconds / 86_400;
+    let secs = unix_seconds % 86_400;
+    // Civil date from a day count, after Howard Hinnant's `civil_from_days`.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut text = [0u8; DATE_LEN];
+    let _ = write!(
+        &mut text[..],
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        DAYS[(days % 7) as usize],
+        day,
+        MONTHS[(month - 1) as usize],
+        year,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_of(raw: &[u8]) -> Result<Head<'_>, Option<Status>> {
+        match parse_head(raw, &Limits::default()) {
+            Parsed::Complete(head) => Ok(head),
+            Parsed::Partial => Err(None),
+            Parsed::Invalid(rejected) => Err(Some(rejected.status)),
+        }
+    }
+
+    #[test]
+    fn parses_a_simple_get() {
+        let head = status_of(b"GET /sleep?ms=5 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(head.method, Method::Get);
+        assert_eq!(head.path, "/sleep");
+        assert_eq!(head.query, "ms=5");
+        assert!(head.keep_alive);
+        assert_eq!(head.content_length, 0);
+        assert_eq!(head.len, 37);
+    }
+
+    #[test]
+    fn absolute_form_targets_are_accepted() {
+        let head = status_of(b"GET http://example.com/echo HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(head.path, "/echo");
+    }
+
+    #[test]
+    fn connection_rules_follow_the_version() {
+        assert!(!status_of(b"GET / HTTP/1.0\r\n\r\n").unwrap().keep_alive);
+        assert!(
+            status_of(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+                .unwrap()
+                .keep_alive
+        );
+        assert!(
+            !status_of(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: foo, close\r\n\r\n")
+                .unwrap()
+                .keep_alive
+        );
+    }
+
+    #[test]
+    fn framing_errors_are_refused() {
+        let cases: [(&[u8], Status); 8] = [
+            (b"GET / HTTP/1.1\r\n\r\n", Status::BadRequest),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                Status::BadRequest,
+            ),
+            (
+                b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                Status::BadRequest,
+            ),
+            (
+                b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\n",
+                Status::BadRequest,
+            ),
+            (
+                b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Status::BadRequest,
+            ),
+            (
+                b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Status::NotImplemented,
+            ),
+            (
+                b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\n",
+                Status::ContentTooLarge,
+            ),
+            (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", Status::VersionNotSupported),
+        ];
+        for (raw, status) in cases {
+            assert_eq!(
+                status_of(raw).err(),
+                Some(Some(status)),
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    #[test]
+    fn equal_lengths_are_one_length() {
+        let head = status_of(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(head.content_length, 3);
+    }
+
+    #[test]
+    fn an_oversized_head_is_431_even_before_it_ends() {
+        let mut raw = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+        raw.resize(9000, b'a');
+        assert_eq!(
+            status_of(&raw).err(),
+            Some(Some(Status::HeaderFieldsTooLarge))
+        );
+    }
+
+    #[test]
+    fn head_end_is_found_with_crlf_and_bare_lf() {
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\nrest", 0), Some(18));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\n\nrest", 0), Some(16));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n", 0), None);
+        assert_eq!(find_head_end(b"\n", 0), None);
+    }
+
+    #[test]
+    fn dates_are_imf_fixdate() {
+        assert_eq!(&http_date(784_111_777), b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(&http_date(0), b"Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(&http_date(1_709_164_800), b"Thu, 29 Feb 2024 00:00:00 GMT");
+    }
+
+    #[test]
+    fn responses_carry_length_and_connection() {
+        let mut out = Vec::new();
+        Response::new(Status::Ok, Body::Static(b"hi\n")).write_to(&mut out, true, false);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\nDate: "));
+        assert!(text.contains("\r\nContent-Length: 3\r\n"));
+        assert!(text.ends_with("Connection: keep-alive\r\n\r\nhi\n"));
+    }
+
+    #[test]
+    fn inline_bodies_are_cut_not_overflowed() {
+        let body = Body::inline(format_args!("{}", "x".repeat(100)));
+        assert_eq!(body.as_bytes().len(), 40);
+    }
+}
