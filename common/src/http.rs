@@ -333,17 +333,21 @@ pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
 pub enum Body<'a> {
     Static(&'static [u8]),
     Borrowed(&'a [u8]),
-    Inline { bytes: [u8; 40], len: u8 },
+    Inline { bytes: [u8; INLINE], len: u8 },
 }
 
+/// Room for a body made per request: a checksum, `slept N ms`, an error reason.
+const INLINE: usize = 64;
+
 impl Body<'_> {
-    /// Formats a short text (at most 40 bytes; longer text is cut) inline.
+    /// Formats a short text (at most 64 bytes; longer text is cut) inline.
     pub fn inline(args: std::fmt::Arguments<'_>) -> Body<'static> {
-        let mut bytes = [0u8; 40];
+        let mut bytes = [0u8; INLINE];
         let mut cursor = &mut bytes[..];
         // A full buffer ends the write early; the cut text is still a body.
-        let _ = cursor.write_fmt(args);
-        let len = 40 - cursor.len();
+        let fits = cursor.write_fmt(args).is_ok();
+        debug_assert!(fits, "inline body cut: make the text shorter");
+        let len = INLINE - cursor.len();
         Body::Inline {
             bytes,
             len: len as u8,
@@ -626,8 +630,19 @@ mod tests {
     }
 
     #[test]
-    fn inline_bodies_are_cut_not_overflowed() {
-        let body = Body::inline(format_args!("{}", "x".repeat(100)));
-        assert_eq!(body.as_bytes().len(), 40);
+    fn every_refusal_reason_fits_its_body() {
+        let reasons = [
+            "request head larger than the limit",
+            "too many header fields",
+            "only HTTP/1.0 and HTTP/1.1 are spoken here",
+            "Transfer-Encoding is not supported; send Content-Length",
+            "both Content-Length and Transfer-Encoding",
+            "conflicting Content-Length values",
+            "only Expect: 100-continue is understood",
+        ];
+        for reason in reasons {
+            let body = Response::rejected(reject(Status::HeaderFieldsTooLarge, reason)).body;
+            assert!(body.as_bytes().ends_with(format!("{reason}\n").as_bytes()));
+        }
     }
 }

@@ -19,6 +19,7 @@ pub mod blocking;
 pub mod cli;
 pub mod http;
 pub mod net;
+pub mod process;
 pub mod session;
 pub mod shutdown;
 pub mod testkit;

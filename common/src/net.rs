@@ -75,7 +75,8 @@ pub fn accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
     }
     // SAFETY: accept4 returned a new descriptor that nothing else owns.
     let stream = unsafe { TcpStream::from_raw_fd(fd) };
-    let peer = stream.peer_addr().or_else(|_| sockaddr_to_std(&storage))?;
+    // The address came with accept4; asking again (getpeername) would cost a system call.
+    let peer = sockaddr_to_std(&storage)?;
     Ok((stream, peer))
 }
 
@@ -175,5 +176,24 @@ pub fn raise_fd_limit() -> u64 {
             }
         }
         limit.rlim_cur
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_reports_the_peer_address() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (_stream, peer) = accept(&listener).unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
+    }
+
+    #[test]
+    fn descriptor_exhaustion_pauses_accepting() {
+        assert!(accept_pause(&io::Error::from_raw_os_error(libc::EMFILE)).is_some());
+        assert!(accept_pause(&io::Error::from_raw_os_error(libc::ECONNABORTED)).is_none());
     }
 }
