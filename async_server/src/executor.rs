@@ -1,0 +1,235 @@
+//! The executor: a run queue of tasks, polled one after another on this thread.
+//!
+//! A task is a boxed future plus what it takes to put it back in the queue.
+//! Its [`Waker`] is the task itself (`Arc<Task>`, through [`std::task::Wake`]):
+//! waking it sends that `Arc` down a crossbeam channel, and the loop in
+//! [`block_on`] receives it and polls the future again. When the queue is
+//! empty there is nothing to do until the outside world changes, so the loop
+//! hands over to the reactor, which sleeps in `epoll_wait`.
+//!
+//! ```text
+//!   spawn(future) ──▶ ┌────────────┐ recv  ┌─────────────┐ Pending: waker left
+//!                     │ run queue  │──────▶│ task.poll() │──────────▶ reactor
+//!   waker.wake()  ──▶ └────────────┘       └─────────────┘               │
+//!        ▲                                                               │
+//!        └────────────── event or deadline: reactor::turn() ─────────────┘
+//! ```
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::reactor;
+
+type BoxedFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// One spawned future: for a server, one connection.
+struct Task {
+    /// `None` once the future has finished. The mutex is never contended (one
+    /// thread); it is there because a `Waker` must be `Send + Sync`.
+    future: Mutex<Option<BoxedFuture>>,
+    /// Set while the task sits in the run queue, so that several wakes before
+    /// it runs (a socket event and a timer, say) queue it only once.
+    queued: AtomicBool,
+    run_queue: Sender<Arc<Task>>,
+}
+
+impl Task {
+    fn schedule(self: &Arc<Self>) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            // The channel is gone only when the executor has stopped.
+            let _ = self.run_queue.send(Arc::clone(self));
+        }
+    }
+
+    fn run(self: Arc<Self>) {
+        // Cleared before polling, so a wake that happens during the poll
+        // queues the task again instead of being lost.
+        self.queued.store(false, Ordering::Release);
+        // No allocation: the waker is this task's Arc, one more reference.
+        let waker = Waker::from(Arc::clone(&self));
+        let mut cx = Context::from_waker(&waker);
+        let mut slot = self.future.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(future) = slot.as_mut() else {
+            return; // Finished already; this was a late wake.
+        };
+        // A bug that panics in one connection's code ends that connection,
+        // not the server. (The panic message still goes to stderr.)
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+            Ok(Poll::Pending) => {}
+            Ok(Poll::Ready(())) | Err(_) => *slot = None,
+        }
+    }
+}
+
+impl Wake for Task {
+    fn wake(self: Arc<Self>) {
+        self.schedule();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.schedule();
+    }
+}
+
+thread_local! {
+    /// The run queue of the executor on this thread, for [`spawn`].
+    static RUN_QUEUE: RefCell<Option<Sender<Arc<Task>>>> = const { RefCell::new(None) };
+}
+
+/// Starts `future` as a new task on this thread's executor.
+///
+/// Panics outside [`block_on`], which is a bug in the program.
+pub fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+    let run_queue = RUN_QUEUE
+        .with(|queue| queue.borrow().clone())
+        .expect("spawn called outside executor::block_on");
+    let task = Arc::new(Task {
+        future: Mutex::new(Some(Box::pin(future))),
+        queued: AtomicBool::new(false),
+        run_queue,
+    });
+    task.schedule();
+}
+
+/// Runs `root`, and every task spawned from it, on this thread, until `root`
+/// finishes (`Some(output)`) or a stop signal arrives (`None`: the tasks
+/// still pending are dropped, which closes their sockets).
+pub fn block_on<T: Send + 'static>(
+    root: impl Future<Output = T> + Send + 'static,
+) -> io::Result<Option<T>> {
+    let (run_queue, ready) = crossbeam_channel::unbounded();
+    let _reactor = reactor::enter()?;
+    let _queue = InstalledQueue::new(run_queue);
+    let output = Arc::new(Mutex::new(None));
+    let slot = Arc::clone(&output);
+    spawn(async move {
+        let value = root.await;
+        *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+    });
+    loop {
+        run_ready_tasks(&ready);
+        if let Some(value) = output.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            return Ok(Some(value));
+        }
+        if common::shutdown::requested() {
+            return Ok(None);
+        }
+        // Tasks woken while the batch ran go next, after a look at the
+        // sockets that does not block; otherwise sleep until something happens.
+        let wait = if ready.is_empty() {
+            None
+        } else {
+            Some(Duration::ZERO)
+        };
+        reactor::turn(wait)?;
+    }
+}
+
+/// Polls the tasks that are in the queue now. Tasks they wake wait for the
+/// next round, so a task that keeps waking itself cannot starve the reactor.
+fn run_ready_tasks(ready: &Receiver<Arc<Task>>) {
+    for task in ready.try_iter().take(ready.len()) {
+        task.run();
+    }
+}
+
+/// Makes the run queue reachable from [`spawn`] until dropped.
+struct InstalledQueue;
+
+impl InstalledQueue {
+    fn new(run_queue: Sender<Arc<Task>>) -> Self {
+        RUN_QUEUE.with(|queue| *queue.borrow_mut() = Some(run_queue));
+        InstalledQueue
+    }
+}
+
+impl Drop for InstalledQueue {
+    fn drop(&mut self) {
+        RUN_QUEUE.with(|queue| queue.borrow_mut().take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::poll_fn;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn block_on_returns_the_root_output() {
+        assert_eq!(block_on(async { 6 * 7 }).unwrap(), Some(42));
+    }
+
+    #[test]
+    fn spawned_tasks_all_complete() {
+        let done = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&done);
+        let finished = block_on(async move {
+            for _ in 0..100 {
+                let counter = Arc::clone(&counter);
+                spawn(async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+            // Wait, by waking ourselves, until the others have run.
+            poll_fn(|cx| {
+                if counter.load(Ordering::SeqCst) == 100 {
+                    Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            })
+            .await;
+        })
+        .unwrap();
+        assert_eq!(finished, Some(()));
+        assert_eq!(done.load(Ordering::SeqCst), 100);
+    }
+
+    #[test]
+    fn a_wake_from_another_task_requeues_the_sleeper_once() {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&polls);
+        block_on(async move {
+            let mut first = true;
+            poll_fn(|cx| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                if !first {
+                    return Poll::Ready(());
+                }
+                first = false;
+                // Another task wakes this one twice before it runs again.
+                let waker = cx.waker().clone();
+                spawn(async move {
+                    waker.wake_by_ref();
+                    waker.wake();
+                });
+                Poll::Pending
+            })
+            .await;
+        })
+        .unwrap();
+        // Once at the start, once for both wakes together.
+        assert_eq!(polls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_panicking_task_does_not_stop_the_others() {
+        let result = block_on(async {
+            spawn(async { panic!("one bad task (expected in this test)") });
+            crate::time::sleep(Duration::from_millis(5)).await;
+            "still running"
+        });
+        assert_eq!(result.unwrap(), Some("still running"));
+    }
+}

@@ -1,0 +1,157 @@
+//! # async_server — async/await on an executor and reactor written here, over mio
+//!
+//! One thread serves every connection, as in `multiplexingio_server`, but
+//! each connection is written as straight-line code, [`handle`]: read,
+//! answer, sleep, repeat. The compiler turns that `async fn` into a state
+//! machine (a future); the executor (`executor.rs`) polls futures that can
+//! make progress, and the reactor (`reactor.rs`) sleeps in `epoll_wait` until
+//! a socket is ready or a timer is due, then wakes the futures waiting for it.
+//! `net.rs` and `time.rs` are the futures a connection awaits.
+//!
+//! **Good at:** many connections that mostly wait. An idle connection is a
+//! few hundred bytes of future, not a thread stack; `/sleep` is a timer, not a
+//! blocked thread; a keep-alive request costs one `read` and one `write`.
+//!
+//! **Broken by:** anything that does not `.await`. `/cpu` computes on the one
+//! thread, and while it does every other connection waits; a blocking call
+//! hidden in a handler would stop the whole server the same way. And it uses
+//! one core: more would need one such loop per core (as nginx does).
+
+mod executor;
+mod net;
+mod reactor;
+mod time;
+
+use std::net::{Shutdown, SocketAddr};
+use std::process;
+use std::time::{Duration, Instant};
+
+use common::cli::Spec;
+use common::{Action, Config, HttpConfig, Session, shutdown};
+
+use crate::net::{TcpListener, TcpStream};
+use crate::time::Timer;
+
+fn main() {
+    let config = Config::from_args(Spec::new(
+        "async_server",
+        "async/await on an executor and reactor written here, over mio",
+    ));
+    let fd_limit = common::net::raise_fd_limit();
+    let listener = common::net::listen(&config);
+    shutdown::install();
+    common::net::announce(
+        &config,
+        &listener,
+        &format!("async/await on one thread; open-file limit raised to {fd_limit}"),
+    );
+    // Returns when a stop signal arrives; pending connections are dropped.
+    if let Err(err) = executor::block_on(serve(listener, config.http)) {
+        eprintln!("{}: event loop failed: {err}", config.name);
+        process::exit(1);
+    }
+}
+
+/// Accepts connections forever, each one a new task.
+async fn serve(listener: std::net::TcpListener, http: HttpConfig) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("async_server: cannot register the listener: {err}");
+            return;
+        }
+    };
+    let mut last_complaint: Option<Instant> = None;
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => executor::spawn(handle(stream, peer, http)),
+            Err(err) => {
+                // Out of descriptors or memory: accepting again at once would
+                // fail again at once and spin, so pause new connections with
+                // a timer, while the ones we have go on being served.
+                if let Some(pause) = common::net::accept_pause(&err) {
+                    if last_complaint.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                        eprintln!("async_server: accept failed: {err} (pausing new connections)");
+                        last_complaint = Some(Instant::now());
+                    }
+                    time::sleep(pause).await;
+                }
+                // Anything else concerns one client that gave up: carry on.
+            }
+        }
+    }
+}
+
+/// One connection, from accept to close: the same protocol as
+/// `common::blocking::serve_connection`, with `.await` where that one blocks.
+async fn handle(stream: TcpStream, peer: SocketAddr, http: HttpConfig) {
+    // Responses are written whole; Nagle's algorithm would only delay them.
+    let _ = stream.set_nodelay(true);
+    let mut session = Session::new(http, peer, Instant::now());
+    // One timer for every read and write deadline of this connection.
+    let mut timer = Timer::new();
+    loop {
+        let now = Instant::now();
+        match session.next(now) {
+            Action::Read { deadline } => {
+                let read = stream.read_with(|bytes| session.received(bytes, Instant::now()));
+                match timer.within(deadline, read).await {
+                    Some(Ok(0)) => session.peer_closed(),
+                    Some(Ok(_)) => {}
+                    // The deadline passed: next() decides between 408 and closing.
+                    None => {}
+                    // Reset by the peer.
+                    Some(Err(_)) => return,
+                }
+            }
+            Action::Write => {
+                let unsent = session.output().len();
+                // A client that stops reading must not hold its memory forever.
+                let deadline = now + http.limits.idle_timeout;
+                match timer
+                    .within(deadline, stream.write_all(session.output()))
+                    .await
+                {
+                    Some(Ok(())) => session.written(unsent),
+                    // The peer is gone, or stopped reading for a whole idle timeout.
+                    Some(Err(_)) | None => return,
+                }
+            }
+            // Where a blocking server's thread would sleep, only this task
+            // waits; the thread goes on serving everyone else.
+            Action::Sleep { until } => time::sleep_until(until).await,
+            Action::HalfClose => {
+                let _ = stream.shutdown(Shutdown::Write);
+            }
+            Action::Close => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What an idle connection costs the server, besides its session's
+    /// buffers and the kernel's socket: the `handle` future, boxed in its task.
+    #[test]
+    fn a_connection_future_is_small() {
+        let size = executor::block_on(async {
+            let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = std_listener.local_addr().unwrap();
+            let listener = TcpListener::from_std(std_listener).unwrap();
+            let _client = std::net::TcpStream::connect(addr).unwrap();
+            let (stream, peer) = listener.accept().await.unwrap();
+            let http = HttpConfig {
+                limits: common::Limits::default(),
+                verbose: false,
+                persistent: true,
+            };
+            std::mem::size_of_val(&handle(stream, peer, http))
+        })
+        .unwrap()
+        .unwrap();
+        eprintln!("size_of_val(handle future) = {size} bytes");
+        assert!(size < 1024, "{size} bytes");
+    }
+}
