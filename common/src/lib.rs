@@ -18,11 +18,13 @@ pub mod app;
 pub mod blocking;
 pub mod cli;
 pub mod http;
+pub mod loadkit;
 pub mod net;
 pub mod process;
 pub mod session;
 pub mod shutdown;
 pub mod testkit;
+pub mod workers;
 
 pub use cli::Config;
 pub use session::{Action, Session};

@@ -254,6 +254,43 @@ pub fn alive(pid: u32) -> bool {
     process_state(pid).is_some_and(|(state, _)| state != 'Z')
 }
 
+/// The number of threads of process `pid`, from `/proc/PID/status`.
+pub fn threads_of(pid: u32) -> usize {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Threads:"))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no thread count for {pid}"))
+}
+
+/// `clients` clients send `GET path` (with `Connection: close`) at the same
+/// moment; returns how long the slowest took to get its 200.
+pub fn slowest_of_parallel(server: &Server, clients: usize, path: &str) -> Duration {
+    let addr = server.addr;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let start = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let request = request.clone();
+            thread::spawn(move || {
+                let mut client = Client::connect(addr);
+                client.send(request.as_bytes());
+                assert_eq!(client.reply().status, 200);
+                start.elapsed()
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|handle| handle.join().expect("client thread"))
+        .max()
+        .unwrap_or_default()
+}
+
 /// A response as the kit sees it.
 #[derive(Debug, Clone)]
 pub struct Reply {

@@ -1,0 +1,115 @@
+//! # threadpool2_server — a fixed pool of threads, each calling accept itself
+//!
+//! `--workers N` threads are started once, at start-up, and share the
+//! listening socket. Each one blocks in `accept`, serves the connection it got
+//! with the blocking loop until it closes, and goes back to `accept`. There is
+//! no hand-off: the kernel gives each new connection to one of the threads
+//! waiting in `accept`, and its accept queue is the only queue. The main
+//! thread serves nobody; it waits for SIGINT/SIGTERM.
+//!
+//! **Good at:** the least work per connection of the thread strategies: no
+//! thread to create, no queue or lock of our own between accepting and
+//! serving, and the thread that accepted a socket is the one that reads it.
+//!
+//! **Broken by:** the keep-alive trap, as with every fixed pool. A worker
+//! belongs to one connection until that connection closes, not for one
+//! request. `N` clients that keep their connections open hold all `N`
+//! workers; the kernel has completed the handshake of everyone else, so they
+//! send their requests and wait, without a byte of answer and without being
+//! told why, until one of those connections closes or sits idle for
+//! `--idle-timeout` (10 s). A client that never pauses is never timed out.
+
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::thread;
+
+use common::cli::Spec;
+use common::{Config, blocking, net, shutdown, workers};
+
+/// Workers by default: more than the 100 connections of the benchmark's
+/// keep-alive scenarios, so that they are all served; 1000 are not.
+const WORKERS: usize = 128;
+
+fn main() {
+    let config = Config::from_args(
+        Spec::new(
+            "threadpool2_server",
+            "a fixed pool of threads, each calling accept itself",
+        )
+        .workers(WORKERS),
+    );
+    net::raise_fd_limit();
+    let listener = Arc::new(net::listen(&config));
+    shutdown::install();
+    let pool = workers::with_stop_signals_blocked(|| {
+        (0..config.workers)
+            .map(|i| {
+                let (listener, config) = (Arc::clone(&listener), config.clone());
+                thread::Builder::new()
+                    .name(format!("worker {i}"))
+                    .spawn(move || worker(&listener, &config))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    });
+    let pool = match pool {
+        Ok(pool) => pool,
+        Err(err) => {
+            eprintln!(
+                "{}: cannot start {} workers: {err}",
+                config.name, config.workers
+            );
+            std::process::exit(1);
+        }
+    };
+    net::announce(
+        &config,
+        &listener,
+        &format!("workers: {}, each calling accept", config.workers),
+    );
+
+    wait_for_stop_signal();
+    stop_accepting(&listener);
+    // Requests in flight get a moment to finish; see `workers::wait_while`.
+    workers::wait_while(|| pool.iter().any(|worker| !worker.is_finished()));
+}
+
+/// One worker's whole life: accept a connection, serve it to its end, repeat.
+fn worker(listener: &TcpListener, config: &Config) {
+    while !shutdown::requested() {
+        match net::accept(listener) {
+            // While this thread serves, it is not in `accept`: a pool of N
+            // serves N connections at a time, and the rest wait in the kernel.
+            Ok((stream, peer)) => {
+                blocking::serve_connection(stream, peer, &config.http, thread::sleep)
+            }
+            // Once `stop_accepting` has run, every accept fails at once and
+            // the loop condition ends the loop.
+            Err(err) => net::accept_failed(config.name, &err),
+        }
+    }
+}
+
+/// Returns once SIGINT or SIGTERM has arrived. The workers block both
+/// signals, so they interrupt this thread, in `poll`; and the handler also
+/// writes a byte to the wakeup pipe, so a signal that comes just before the
+/// call is not missed.
+fn wait_for_stop_signal() {
+    let mut wakeup = libc::pollfd {
+        fd: shutdown::wakeup_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    while !shutdown::requested() {
+        // SAFETY: one pollfd, alive on this stack for the whole call.
+        unsafe { libc::poll(&mut wakeup, 1, -1) };
+    }
+}
+
+/// Closes the port and wakes every worker blocked in `accept` on it. The
+/// listener is shared, so it cannot simply be dropped; on Linux, shutting
+/// down its reading side stops the listening and makes `accept` fail.
+fn stop_accepting(listener: &TcpListener) {
+    // SAFETY: shutdown(2) on a descriptor that stays open; no memory involved.
+    unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RD) };
+}
