@@ -1,0 +1,151 @@
+//! Black-box checks for servers that serve many connections from one thread
+//! (the event-loop strategies), on top of the conformance kit: nothing may
+//! block the loop, a crowd of idle connections must not delay a new client,
+//! and running out of descriptors must neither stop the server nor spin it.
+//!
+//! ```ignore
+//! use common::loadkit;
+//! #[test]
+//! fn hundred_sleeps_overlap() {
+//!     loadkit::sleeps_overlap(&TARGET, 100, Duration::from_millis(200), Duration::from_secs(2));
+//! }
+//! ```
+
+use std::fs;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::net;
+use crate::testkit::{Client, Target, get};
+
+/// `clients` connections each ask for `/sleep?ms=…` at once; all answers
+/// must arrive within `limit`. Served one after another they would take
+/// `clients × sleep`, so a loop that blocks on a sleep fails at once.
+pub fn sleeps_overlap(t: &Target, clients: usize, sleep: Duration, limit: Duration) {
+    net::raise_fd_limit();
+    let server = t.start(&[]);
+    let request = get(&format!("/sleep?ms={}", sleep.as_millis()));
+    let start = Instant::now();
+    let mut sleepers: Vec<Client> = (0..clients).map(|_| server.client()).collect();
+    for client in &mut sleepers {
+        client.send(&request);
+    }
+    for client in &mut sleepers {
+        assert_eq!(client.reply().status, 200);
+    }
+    let took = start.elapsed();
+    assert!(
+        took >= sleep && took < limit,
+        "{clients} parallel sleeps of {sleep:?} took {took:?}"
+    );
+}
+
+/// Opens `idle` keep-alive connections (each has had one answer and then
+/// stays quiet), then expects a new client's `GET /` within `limit`, and the
+/// idle connections still to work.
+pub fn idle_crowd_does_not_delay(t: &Target, idle: usize, limit: Duration) {
+    net::raise_fd_limit();
+    let server = t.start(&[]);
+    let mut crowd = Vec::with_capacity(idle);
+    for _ in 0..idle {
+        let mut client = server.client();
+        client.send(&get("/"));
+        assert_eq!(client.reply().status, 200);
+        crowd.push(client);
+    }
+    let start = Instant::now();
+    assert_eq!(server.get("/").status, 200);
+    let took = start.elapsed();
+    assert!(
+        took < limit,
+        "a new GET / took {took:?} beside {idle} idle connections"
+    );
+    for i in [0, idle / 2, idle - 1] {
+        crowd[i].send(&get("/"));
+        assert_eq!(crowd[i].reply().status, 200, "idle connection {i}");
+    }
+}
+
+/// Lowers the running server's open-file limit to a few more descriptors
+/// than it holds, connects more clients than that, and checks that the
+/// server logs the failed accept, keeps running, uses at most `max_cpu` of a
+/// core meanwhile (if given: a loop that retries at once would use all of
+/// it), and serves again once the clients leave.
+pub fn survives_running_out_of_descriptors(t: &Target, max_cpu: Option<f64>) {
+    const SPARE: u64 = 10;
+    net::raise_fd_limit();
+    let server = t.start(&[]);
+    let pid = server.pid();
+    let held = fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count()) as u64;
+    set_fd_limit(pid, held + SPARE);
+    let crowd: Vec<Client> = (0..2 * SPARE).map(|_| server.client()).collect();
+    thread::sleep(Duration::from_millis(300));
+    let before = cpu_ticks(pid);
+    let start = Instant::now();
+    thread::sleep(Duration::from_secs(1));
+    let used =
+        (cpu_ticks(pid) - before) as f64 / clock_ticks_per_second() / start.elapsed().as_secs_f64();
+    assert!(
+        server.stderr().contains("accept failed"),
+        "the server never ran out of descriptors; stderr: {}",
+        server.stderr()
+    );
+    if let Some(max_cpu) = max_cpu {
+        assert!(
+            used <= max_cpu,
+            "used {:.0}% of a CPU while out of descriptors",
+            used * 100.0
+        );
+    }
+    drop(crowd);
+    assert_eq!(server.get("/").status, 200);
+}
+
+fn set_fd_limit(pid: u32, limit: u64) {
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: prlimit(2) reads and writes the two live rlimit values given.
+    let ok = unsafe {
+        libc::prlimit(
+            pid as libc::pid_t,
+            libc::RLIMIT_NOFILE,
+            std::ptr::null(),
+            &mut old,
+        ) == 0
+            && libc::prlimit(
+                pid as libc::pid_t,
+                libc::RLIMIT_NOFILE,
+                &libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: old.rlim_max,
+                },
+                std::ptr::null_mut(),
+            ) == 0
+    };
+    assert!(ok, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+/// User plus system CPU time of a process so far, in clock ticks.
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name (in parentheses), utime and stime are the 12th
+    // and 13th fields (fields 14 and 15 of proc_pid_stat(5)).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    tick(11) + tick(12)
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // SAFETY: sysconf has no memory effects.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 { ticks as f64 } else { 100.0 }
+}

@@ -1,0 +1,213 @@
+//! # noblocking_server — one thread, non-blocking sockets, busy-polling
+//!
+//! One thread owns every connection. Every socket is non-blocking, so no call
+//! ever waits: the loop tries `accept`, then tries to read or write on each
+//! connection in turn, and starts over at once, whether or not anything
+//! happened. A call with nothing to do returns `WouldBlock` and the loop
+//! moves on to the next socket.
+//!
+//! **Good at:** many connections on one thread, with no locks and no thread
+//! per client. A slow client or a `/sleep` costs an entry in a list, not a
+//! thread: its deadline is simply compared with the clock on every turn.
+//!
+//! **Broken by:** its own way of waiting. With nothing to do it still makes
+//! one system call per connection per turn, so an idle server burns a whole
+//! CPU, and each turn gets longer as connections pile up: a thousand idle
+//! clients cost a thousand useless reads before a busy one is looked at. The
+//! fix is to ask the kernel which sockets are ready, which is the next
+//! chapter (`multiplexingio_server`).
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process;
+use std::time::{Duration, Instant};
+
+use common::cli::Spec;
+use common::net::{self, interrupted, would_block};
+use common::{Action, Config, HttpConfig, Session, shutdown};
+
+/// One read buffer serves every connection: a read lands here and the
+/// session keeps only the bytes it has not used yet, so an idle connection
+/// holds no read buffer of its own.
+const READ_BUFFER: usize = 64 * 1024;
+
+fn main() {
+    let config = Config::from_args(Spec::new(
+        "noblocking_server",
+        "one thread busy-polling non-blocking sockets",
+    ));
+    // Every connection is a descriptor; the default soft limit (often 1024)
+    // would cap this server long before its CPU does.
+    let fd_limit = net::raise_fd_limit();
+    let listener = net::listen(&config);
+    // A blocking accept would wait for the next client while every
+    // connection already accepted waited for it.
+    if let Err(err) = listener.set_nonblocking(true) {
+        eprintln!(
+            "{}: cannot make the listener non-blocking: {err}",
+            config.name
+        );
+        process::exit(1);
+    }
+    shutdown::install();
+    net::announce(
+        &config,
+        &listener,
+        &format!("one thread busy-polling non-blocking sockets, open-file limit {fd_limit}"),
+    );
+
+    let mut acceptor = Acceptor::new(listener, config.name);
+    let mut connections: Vec<Connection> = Vec::new();
+    let mut buf = vec![0u8; READ_BUFFER];
+    // The whole strategy: try everything, then try everything again. Nothing
+    // in this loop ever waits, so it never rests, even with no client at all.
+    while !shutdown::requested() {
+        acceptor.accept_all(&mut connections, &config.http, Instant::now());
+        // The clock is read per connection: a long `/cpu` answered for one
+        // must not make the deadlines of the next start in the past.
+        connections.retain_mut(|conn| conn.turn(&mut buf, Instant::now()));
+    }
+}
+
+/// One client: its socket and where its conversation stands.
+struct Connection {
+    stream: TcpStream,
+    session: Session,
+    /// Set when a write is first refused: a client that stops reading gets
+    /// as long as an idle one, then is dropped.
+    write_deadline: Option<Instant>,
+    /// How long that is (the idle timeout).
+    write_patience: Duration,
+}
+
+impl Connection {
+    /// Does everything this connection can do right now without waiting.
+    /// Returns `false` once the connection is finished, to drop it.
+    fn turn(&mut self, buf: &mut [u8], now: Instant) -> bool {
+        loop {
+            match self.session.next(now) {
+                // No timer is needed for the read deadline: next() compares
+                // it with the clock on every turn and answers 408 or closes.
+                Action::Read { .. } => match self.stream.read(buf) {
+                    Ok(0) => self.session.peer_closed(),
+                    Ok(n) => self.session.received(&buf[..n], now),
+                    // Nothing has arrived (or a signal cut in): next turn.
+                    Err(err) if would_block(&err) || interrupted(&err) => return true,
+                    // Reset by the peer.
+                    Err(_) => self.session.abort(),
+                },
+                Action::Write => match self.stream.write(self.session.output()) {
+                    // A socket never takes zero of the bytes it is offered;
+                    // should one, looping on it would hang the whole server.
+                    Ok(0) => self.session.abort(),
+                    Ok(n) => {
+                        self.session.written(n);
+                        self.write_deadline = None;
+                    }
+                    // The send buffer is full: the client is not reading yet.
+                    Err(err) if would_block(&err) || interrupted(&err) => {
+                        if self.gave_up_on_reader(now) {
+                            self.session.abort();
+                        } else {
+                            return true;
+                        }
+                    }
+                    // The peer is gone.
+                    Err(_) => self.session.abort(),
+                },
+                // A `/sleep` response is due later. Instead of sleeping, which
+                // would stop every other connection too, leave it to a later
+                // turn: next() looks at the clock again then.
+                Action::Sleep { .. } => return true,
+                Action::HalfClose => {
+                    let _ = self.stream.shutdown(Shutdown::Write);
+                }
+                Action::Close => return false,
+            }
+        }
+    }
+
+    /// Whether the client has refused our output for too long.
+    fn gave_up_on_reader(&mut self, now: Instant) -> bool {
+        now >= *self.write_deadline.get_or_insert(now + self.write_patience)
+    }
+}
+
+/// The listening socket, which may rest for a moment after running out of
+/// descriptors.
+struct Acceptor {
+    listener: TcpListener,
+    name: &'static str,
+    /// While out of descriptors: when to try again.
+    resume_at: Option<Instant>,
+    /// Whether this run of failures has been logged already.
+    complained: bool,
+}
+
+impl Acceptor {
+    fn new(listener: TcpListener, name: &'static str) -> Self {
+        Acceptor {
+            listener,
+            name,
+            resume_at: None,
+            complained: false,
+        }
+    }
+
+    /// Accepts every connection that is waiting, without waiting for one.
+    fn accept_all(&mut self, connections: &mut Vec<Connection>, http: &HttpConfig, now: Instant) {
+        if self.resume_at.is_some_and(|at| now < at) {
+            return;
+        }
+        self.resume_at = None;
+        loop {
+            match net::accept(&self.listener) {
+                Ok((stream, peer)) => {
+                    self.complained = false;
+                    if let Some(conn) = open(stream, peer, http, now) {
+                        connections.push(conn);
+                    }
+                }
+                // Nobody is waiting to connect.
+                Err(err) if would_block(&err) => return,
+                Err(err) => {
+                    // A client gave up while queued, or a signal: next one.
+                    let Some(pause) = net::accept_pause(&err) else {
+                        continue;
+                    };
+                    // Out of descriptors (EMFILE) or memory: trying again at
+                    // once would fail again at once. Leave new clients queued
+                    // for a moment and keep serving the ones we have.
+                    if !self.complained {
+                        eprintln!(
+                            "{}: accept failed: {err} (pausing new connections)",
+                            self.name
+                        );
+                        self.complained = true;
+                    }
+                    self.resume_at = Some(now + pause);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Makes a new connection's socket non-blocking (accept does not), or
+/// drops it if that fails: a blocking socket would stall the whole loop.
+fn open(
+    stream: TcpStream,
+    peer: SocketAddr,
+    http: &HttpConfig,
+    now: Instant,
+) -> Option<Connection> {
+    stream.set_nonblocking(true).ok()?;
+    // Responses are written whole; Nagle's algorithm would only delay them.
+    let _ = stream.set_nodelay(true);
+    Some(Connection {
+        stream,
+        session: Session::new(*http, peer, now),
+        write_deadline: None,
+        write_patience: http.limits.idle_timeout,
+    })
+}
