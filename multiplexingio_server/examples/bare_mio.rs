@@ -28,6 +28,10 @@ struct Conn {
 }
 
 fn main() -> io::Result<()> {
+    if std::env::args().any(|arg| arg == "--help" || arg == "-h") {
+        println!("bare_mio [--port N]: a fixed hello for every request, on 127.0.0.1");
+        return Ok(());
+    }
     let port = std::env::args()
         .skip_while(|arg| arg != "--port")
         .nth(1)

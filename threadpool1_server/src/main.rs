@@ -80,9 +80,12 @@ fn main() {
     workers::wait_while(|| pool.active_count() + pool.queued_count() > 0);
 }
 
-/// `true` when `capacity` accepted connections are already waiting for a
-/// worker. Only the main thread adds to the queue, so it cannot grow between
-/// this check and the `execute` that follows; it can only shrink.
+/// `true` when every worker is busy and `capacity` accepted connections are
+/// already waiting for one. Busy workers count as well as queued jobs because
+/// of bursts: a hundred clients that connect at once are queued faster than
+/// idle workers wake up to take them, and must not be turned away while
+/// workers are free. Only the main thread adds to the queue, so it cannot
+/// grow between this check and the `execute` that follows; it can only shrink.
 fn queue_is_full(pool: &ThreadPool, capacity: usize) -> bool {
-    pool.queued_count() >= capacity
+    pool.active_count() + pool.queued_count() >= pool.max_count() + capacity
 }
