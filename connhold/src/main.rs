@@ -1,0 +1,694 @@
+//! # connhold — open many idle keep-alive connections and hold them
+//!
+//! `wrk` measures busy connections; real servers mostly hold idle ones. This
+//! client opens `--connections N` persistent connections to a server at a
+//! steady `--rate`, sends one `GET /` on each and checks the answer, then keeps
+//! them all open and silent for `--hold` seconds. While it holds them it
+//! probes the latency of a fresh `GET /` every second (unless `--no-probe`).
+//! It measures nothing of the server itself: `bench capacity` (run by
+//! scripts/connections.sh) samples the server's memory while this holds.
+//!
+//! One thread and one mio event loop drive every connection: the client is
+//! itself the multiplexing model. Source addresses are spread over
+//! 127.0.0.2, 127.0.0.3, … (`--sources`), so that one address's ephemeral
+//! port range is never the limit. It raises its own open-file limit to the
+//! hard limit, and aborts its connections with RST when it ends, so that
+//! nothing lingers in TIME_WAIT for the next run.
+//!
+//! It prints progress in the manner of the seed `002` log, the line
+//! `Made N connections in X s (F failed)` when the ramp ends (scripts wait
+//! for it), and ends with one JSON line (`connhold-result {...}`).
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream as StdStream};
+use std::os::fd::FromRawFd;
+use std::process;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+
+const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: connhold\r\n\r\n";
+
+struct Options {
+    target: SocketAddrV4,
+    connections: usize,
+    rate: f64,
+    sources: u8,
+    hold: Duration,
+    timeout: Duration,
+    probe: bool,
+}
+
+/// Where one connection is in its life.
+#[derive(Debug)]
+enum State {
+    /// The non-blocking connect is under way.
+    Connecting,
+    /// Connected; the request is being written.
+    Sending { sent: usize },
+    /// Waiting for the whole response.
+    Receiving { got: Vec<u8> },
+    /// Answered and idle: the state this tool exists to reach.
+    Held,
+    /// Failed or closed; its socket is gone.
+    Gone,
+}
+
+struct Conn {
+    stream: Option<TcpStream>,
+    state: State,
+    opened: Instant,
+}
+
+/// What went wrong, counted by kind for the summary.
+#[derive(Default)]
+struct Failures(BTreeMap<String, usize>);
+
+impl Failures {
+    fn add(&mut self, kind: impl Into<String>) {
+        *self.0.entry(kind.into()).or_default() += 1;
+    }
+    fn total(&self) -> usize {
+        self.0.values().sum()
+    }
+}
+
+fn main() {
+    let usage = "usage: connhold --addr HOST:PORT --connections N [--rate PER_SEC] [--sources K] \
+                 [--hold SECS] [--timeout SECS] [--no-probe]";
+    let options = parse_args(std::env::args().skip(1)).unwrap_or_else(|message| {
+        if message == "help" {
+            println!("{usage}");
+            process::exit(0);
+        }
+        eprintln!("connhold: {message}\n{usage}");
+        process::exit(2);
+    });
+    let limit = common::net::raise_fd_limit();
+    println!(
+        "connhold: {} connections to {} at {}/s from {} source addresses (open-file limit {limit})",
+        options.connections, options.target, options.rate, options.sources
+    );
+    match run(&options) {
+        Ok(all_held) => process::exit(if all_held { 0 } else { 1 }),
+        Err(err) => {
+            eprintln!("connhold: {err}");
+            process::exit(1);
+        }
+    }
+}
+
+fn run(options: &Options) -> io::Result<bool> {
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(1024);
+    let mut conns: Vec<Conn> = Vec::with_capacity(options.connections);
+    let mut failures = Failures::default();
+    // Counted as connections change state, so that no loop below has to
+    // walk all N connections to know where the ramp stands.
+    let mut held = 0usize;
+    let mut gone = 0usize;
+    let mut next_report = 1usize;
+    let start = Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / options.rate);
+    let mut last_expiry = Instant::now();
+    let mut scratch = vec![0u8; 4096];
+
+    // Ramp up: open at a steady rate, finish each exchange, until every
+    // connection is held or has failed. Bounded: every connection is held,
+    // gone, or expired by `--timeout` after it was opened.
+    loop {
+        let due =
+            ((start.elapsed().as_secs_f64() * options.rate) as usize + 1).min(options.connections);
+        while conns.len() < due {
+            let token = Token(conns.len());
+            let source = Ipv4Addr::new(
+                127,
+                0,
+                0,
+                2 + (conns.len() % usize::from(options.sources)) as u8,
+            );
+            match connect_from(source, options.target) {
+                Ok(mut stream) => {
+                    poll.registry().register(
+                        &mut stream,
+                        token,
+                        Interest::READABLE | Interest::WRITABLE,
+                    )?;
+                    conns.push(Conn {
+                        stream: Some(stream),
+                        state: State::Connecting,
+                        opened: Instant::now(),
+                    });
+                }
+                Err(err) => {
+                    failures.add(format!("local: {}", errno_name(&err)));
+                    gone += 1;
+                    conns.push(Conn {
+                        stream: None,
+                        state: State::Gone,
+                        opened: Instant::now(),
+                    });
+                }
+            }
+        }
+        if conns.len() == options.connections && held + gone == conns.len() {
+            break;
+        }
+        let wait = if conns.len() < options.connections {
+            interval
+        } else {
+            Duration::from_millis(100)
+        };
+        poll_events(&mut poll, &mut events, wait)?;
+        for event in events.iter() {
+            let conn = &mut conns[event.token().0];
+            let was_held = matches!(conn.state, State::Held);
+            let was_gone = matches!(conn.state, State::Gone);
+            advance(conn, &mut scratch, &mut failures);
+            let is_held = matches!(conn.state, State::Held);
+            if !was_gone && matches!(conn.state, State::Gone) {
+                gone += 1;
+            }
+            if !was_held && is_held {
+                held += 1;
+                if held >= next_report {
+                    let rate = held as f64 / start.elapsed().as_secs_f64();
+                    println!("Made {held} connections: {rate:.2} connections/second...");
+                    next_report = if held == 1 { 1001 } else { next_report + 1000 };
+                }
+            } else if was_held && !is_held {
+                held -= 1;
+            }
+        }
+        // Ten times a second is often enough to notice a connection that
+        // waited longer than `--timeout`.
+        if last_expiry.elapsed() >= Duration::from_millis(100) {
+            gone += expire(&mut conns, options.timeout, &mut failures);
+            last_expiry = Instant::now();
+        }
+    }
+    let ramp = start.elapsed();
+    println!(
+        "Made {held} connections in {:.1} s ({} failed)",
+        ramp.as_secs_f64(),
+        failures.total()
+    );
+    print_sockstat();
+
+    // Hold: keep every connection open and silent, probe once a second.
+    let mut probes: Vec<f64> = Vec::new();
+    let mut probe_failures = Failures::default();
+    let hold_start = Instant::now();
+    while hold_start.elapsed() < options.hold {
+        if options.probe {
+            match probe(options.target) {
+                Ok(latency) => probes.push(latency.as_secs_f64() * 1000.0),
+                Err(err) => probe_failures.add(err),
+            }
+        }
+        let until = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < until && hold_start.elapsed() < options.hold {
+            poll_events(
+                &mut poll,
+                &mut events,
+                until.saturating_duration_since(Instant::now()),
+            )?;
+            for event in events.iter() {
+                let conn = &mut conns[event.token().0];
+                if matches!(conn.state, State::Held) {
+                    advance(conn, &mut scratch, &mut failures);
+                    if !matches!(conn.state, State::Held) {
+                        held -= 1;
+                    }
+                }
+            }
+        }
+    }
+    let held_at_end = held;
+    if options.probe && !probes.is_empty() {
+        println!(
+            "Held {held_at_end} connections for {:.0} s; probe p50 {:.2} ms, p99 {:.2} ms ({} probes failed)",
+            options.hold.as_secs_f64(),
+            percentile(&probes, 50.0),
+            percentile(&probes, 99.0),
+            probe_failures.total()
+        );
+    } else if options.probe {
+        println!(
+            "Held {held_at_end} connections for {:.0} s; no probe was answered ({} failed)",
+            options.hold.as_secs_f64(),
+            probe_failures.total()
+        );
+    } else {
+        println!(
+            "Held {held_at_end} connections for {:.0} s",
+            options.hold.as_secs_f64()
+        );
+    }
+
+    print_summary(
+        options,
+        held_at_end,
+        ramp,
+        &failures,
+        &probes,
+        &probe_failures,
+    );
+    for conn in &mut conns {
+        if let Some(stream) = conn.stream.take() {
+            abort(stream);
+        }
+    }
+    Ok(held_at_end == options.connections && probe_failures.total() == 0)
+}
+
+/// The `TCP:` line of /proc/net/sockstat: sockets in use, orphans,
+/// TIME_WAIT, allocated, and `mem`, the pages of kernel memory in TCP
+/// buffers. It is the whole machine's, so it counts both ends of every
+/// loopback connection.
+fn print_sockstat() {
+    let text = std::fs::read_to_string("/proc/net/sockstat").unwrap_or_default();
+    if let Some(tcp) = text.lines().find(|l| l.starts_with("TCP:")) {
+        println!("sockstat {tcp}");
+    }
+}
+
+fn poll_events(poll: &mut Poll, events: &mut Events, timeout: Duration) -> io::Result<()> {
+    match poll.poll(events, Some(timeout)) {
+        Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(()),
+        other => other,
+    }
+}
+
+/// Moves one connection along after a readiness event, as far as it can go.
+fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Failures) {
+    let Some(stream) = conn.stream.as_mut() else {
+        return;
+    };
+    loop {
+        let next = match &mut conn.state {
+            State::Connecting => match stream.take_error() {
+                Ok(Some(err)) | Err(err) => Err(format!("connect: {}", errno_name(&err))),
+                // Writable with no error means connected; not yet means wait.
+                Ok(None) => match stream.peer_addr() {
+                    Ok(_) => Ok(State::Sending { sent: 0 }),
+                    Err(err) if err.kind() == io::ErrorKind::NotConnected => return,
+                    Err(err) => Err(format!("connect: {}", errno_name(&err))),
+                },
+            },
+            State::Sending { sent } => match stream.write(&REQUEST[*sent..]) {
+                Ok(n) if *sent + n == REQUEST.len() => Ok(State::Receiving { got: Vec::new() }),
+                Ok(n) => {
+                    *sent += n;
+                    continue;
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) => Err(format!("send: {}", errno_name(&err))),
+            },
+            State::Receiving { got } => match stream.read(scratch) {
+                Ok(0) => Err("closed before answering".to_string()),
+                Ok(n) => {
+                    got.extend_from_slice(&scratch[..n]);
+                    match check_response(got) {
+                        Some(Ok(true)) => Ok(State::Held),
+                        // This tool exists to hold connections; a server
+                        // that closes each one after answering cannot.
+                        Some(Ok(false)) => Err("answered with Connection: close".to_string()),
+                        Some(Err(why)) => Err(why),
+                        None => continue,
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) => Err(format!("receive: {}", errno_name(&err))),
+            },
+            State::Held => match stream.read(scratch) {
+                Ok(0) => Err("closed by the server while held".to_string()),
+                Ok(_) => Err("unexpected bytes while held".to_string()),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) => Err(format!("held: {}", errno_name(&err))),
+            },
+            State::Gone => return,
+        };
+        match next {
+            Ok(state) => {
+                let done = matches!(state, State::Held);
+                conn.state = state;
+                if done {
+                    return;
+                }
+            }
+            Err(why) => {
+                failures.add(why);
+                conn.state = State::Gone;
+                if let Some(stream) = conn.stream.take() {
+                    abort(stream);
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// `None` while the response is incomplete; then whether it was a 200 with
+/// its whole body, and if so whether the server keeps the connection open
+/// (`Ok(true)`) or closes it (`Ok(false)`, `Connection: close`).
+fn check_response(got: &[u8]) -> Option<Result<bool, String>> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    let head = match response.parse(got) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return None,
+        Err(err) => return Some(Err(format!("bad response: {err}"))),
+    };
+    let length = response
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .and_then(|h| {
+            std::str::from_utf8(h.value)
+                .ok()?
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
+        .unwrap_or(0);
+    if got.len() < head + length {
+        return None;
+    }
+    let closing = response.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("connection") && h.value.eq_ignore_ascii_case(b"close")
+    });
+    Some(match response.code {
+        Some(200) => Ok(!closing),
+        Some(code) => Err(format!("status {code}")),
+        None => Err("bad response".to_string()),
+    })
+}
+
+/// Fails connections that have not finished their exchange in time, and
+/// says how many it failed.
+fn expire(conns: &mut [Conn], timeout: Duration, failures: &mut Failures) -> usize {
+    let now = Instant::now();
+    let mut expired = 0;
+    for conn in conns.iter_mut() {
+        let waiting = matches!(
+            conn.state,
+            State::Connecting | State::Sending { .. } | State::Receiving { .. }
+        );
+        if waiting && now.duration_since(conn.opened) > timeout {
+            let what = match conn.state {
+                State::Connecting => "timeout: connect",
+                _ => "timeout: no answer",
+            };
+            failures.add(what);
+            expired += 1;
+            conn.state = State::Gone;
+            if let Some(stream) = conn.stream.take() {
+                abort(stream);
+            }
+        }
+    }
+    expired
+}
+
+/// A non-blocking connect from `source` (port chosen by the kernel).
+fn connect_from(source: Ipv4Addr, target: SocketAddrV4) -> io::Result<TcpStream> {
+    let sockaddr = |addr: SocketAddrV4| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: addr.port().to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(*addr.ip()).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor this function owns; the
+    // sockaddr pointers are to live locals of the length given.
+    unsafe {
+        let fd = libc::socket(
+            libc::AF_INET,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        );
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let stream = TcpStream::from_raw_fd(fd);
+        // Pick the port at connect time, from the whole 4-tuple: each source
+        // address then has its own ~28,000 ports instead of sharing one range.
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&raw const one).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        let local = sockaddr(SocketAddrV4::new(source, 0));
+        if libc::bind(fd, (&raw const local).cast(), len) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let remote = sockaddr(target);
+        if libc::connect(fd, (&raw const remote).cast(), len) != 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINPROGRESS) {
+                return Err(err);
+            }
+        }
+        Ok(stream)
+    }
+}
+
+/// Closes with RST (SO_LINGER 0): no TIME_WAIT left behind for the next run.
+fn abort(stream: TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a live descriptor with a pointer to a live linger.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+/// One fresh `GET /` with a blocking socket; its latency, connect included.
+fn probe(target: SocketAddrV4) -> Result<Duration, String> {
+    let start = Instant::now();
+    let mut stream = StdStream::connect_timeout(&SocketAddr::V4(target), Duration::from_secs(2))
+        .map_err(|err| format!("probe connect: {}", errno_name(&err)))?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = stream.set_nodelay(true);
+    stream
+        .write_all(REQUEST)
+        .map_err(|err| format!("probe send: {}", errno_name(&err)))?;
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return Err("probe: closed before answering".to_string()),
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+            Err(err) => return Err(format!("probe receive: {}", errno_name(&err))),
+        }
+        // A probe is one request on a fresh connection: a server may close it.
+        match check_response(&got) {
+            Some(Ok(_)) => return Ok(start.elapsed()),
+            Some(Err(why)) => return Err(format!("probe: {why}")),
+            None => {}
+        }
+    }
+}
+
+/// A short, stable name for an error: the errno symbol where there is one.
+fn errno_name(err: &io::Error) -> String {
+    let name = match err.raw_os_error() {
+        Some(libc::ECONNREFUSED) => "ECONNREFUSED",
+        Some(libc::ECONNRESET) => "ECONNRESET",
+        Some(libc::ETIMEDOUT) => "ETIMEDOUT",
+        Some(libc::EMFILE) => "EMFILE",
+        Some(libc::ENFILE) => "ENFILE",
+        Some(libc::EADDRNOTAVAIL) => "EADDRNOTAVAIL",
+        Some(libc::EPIPE) => "EPIPE",
+        Some(libc::ENOBUFS) => "ENOBUFS",
+        _ if err.kind() == io::ErrorKind::WouldBlock => "timeout",
+        _ => return err.to_string(),
+    };
+    name.to_string()
+}
+
+fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank]
+}
+
+fn print_summary(
+    options: &Options,
+    held: usize,
+    ramp: Duration,
+    failures: &Failures,
+    probes: &[f64],
+    probe_failures: &Failures,
+) {
+    let counts = |f: &Failures| {
+        let items: Vec<String> =
+            f.0.iter()
+                .map(|(k, v)| format!("{}:{v}", json_string(k)))
+                .collect();
+        format!("{{{}}}", items.join(","))
+    };
+    let number = |x: f64| {
+        if x.is_finite() {
+            format!("{x:.3}")
+        } else {
+            "null".to_string()
+        }
+    };
+    println!(
+        "connhold-result {{\"target\":{},\"held\":{held},\"ramp_s\":{:.3},\"failures\":{},\
+         \"probes\":{},\"probe_ms\":{{\"p50\":{},\"p99\":{},\"max\":{}}},\"probe_failures\":{}}}",
+        options.connections,
+        ramp.as_secs_f64(),
+        counts(failures),
+        probes.len(),
+        number(percentile(probes, 50.0)),
+        number(percentile(probes, 99.0)),
+        number(probes.iter().copied().fold(f64::NAN, f64::max)),
+        counts(probe_failures),
+    );
+}
+
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Seconds as a duration; refuses what `Duration` cannot hold (negative,
+/// NaN, infinite) instead of panicking on it.
+fn seconds(flag: &str, text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{flag} needs seconds from 0 to 86400, not {text:?}"))
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        target: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080),
+        connections: 1000,
+        rate: 2000.0,
+        sources: 16,
+        hold: Duration::from_secs(5),
+        timeout: Duration::from_secs(5),
+        probe: true,
+    };
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        let bad = |flag: &str| format!("bad value for {flag}");
+        match flag.as_str() {
+            "--addr" => {
+                options.target = value()?
+                    .parse()
+                    .map_err(|_| bad("--addr (IPv4 HOST:PORT)"))?
+            }
+            "--connections" => options.connections = value()?.parse().map_err(|_| bad(&flag))?,
+            "--rate" => options.rate = value()?.parse().map_err(|_| bad(&flag))?,
+            "--sources" => options.sources = value()?.parse().map_err(|_| bad(&flag))?,
+            "--hold" => options.hold = seconds(&flag, &value()?)?,
+            "--timeout" => options.timeout = seconds(&flag, &value()?)?,
+            "--no-probe" => options.probe = false,
+            "-h" | "--help" => return Err("help".to_string()),
+            _ => return Err(format!("unknown argument {flag:?}")),
+        }
+    }
+    if !(options.rate.is_finite() && options.rate > 0.0)
+        || options.sources == 0
+        || options.sources > 250
+    {
+        return Err("--rate must be positive and --sources between 1 and 250".to_string());
+    }
+    Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_are_checked_as_they_arrive() {
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\nHello, world!\n";
+        assert_eq!(check_response(ok), Some(Ok(true)));
+        // Incomplete head, then incomplete body: wait for more.
+        assert_eq!(check_response(&ok[..20]), None);
+        assert_eq!(check_response(&ok[..ok.len() - 1]), None);
+        let closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(check_response(closing), Some(Ok(false)));
+        let busy = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(check_response(busy), Some(Err("status 503".to_string())));
+        assert!(matches!(check_response(b"garbage\r\n\r\n"), Some(Err(_))));
+    }
+
+    #[test]
+    fn arguments_are_parsed_and_checked() {
+        let parse = |args: &[&str]| parse_args(args.iter().map(|s| s.to_string()));
+        let o = parse(&[
+            "--addr",
+            "127.0.0.1:9000",
+            "--connections",
+            "19000",
+            "--hold",
+            "2.5",
+            "--no-probe",
+        ])
+        .unwrap();
+        assert_eq!(o.target.port(), 9000);
+        assert_eq!(o.connections, 19_000);
+        assert_eq!(o.hold, Duration::from_millis(2500));
+        assert!(!o.probe);
+        for bad in [
+            &["--hold", "-1"][..],
+            &["--timeout", "NaN"],
+            &["--rate", "0"],
+            &["--rate", "inf"],
+            &["--sources", "0"],
+            &["--addr", "localhost:80"],
+            &["--connections"],
+            &["--bogus"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn percentiles_and_errno_names() {
+        let values = [5.0, 1.0, 3.0, 2.0, 4.0];
+        assert_eq!(percentile(&values, 50.0), 3.0);
+        assert_eq!(percentile(&values, 99.0), 5.0);
+        assert!(percentile(&[], 50.0).is_nan());
+        let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert_eq!(errno_name(&refused), "ECONNREFUSED");
+    }
+}
