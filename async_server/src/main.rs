@@ -24,7 +24,7 @@ mod time;
 
 use std::net::{Shutdown, SocketAddr};
 use std::process;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::cli::Spec;
 use common::{Action, Config, HttpConfig, Session, shutdown};
@@ -61,7 +61,6 @@ async fn serve(listener: std::net::TcpListener, http: HttpConfig) {
             return;
         }
     };
-    let mut last_complaint: Option<Instant> = None;
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => executor::spawn(handle(stream, peer, http)),
@@ -70,10 +69,7 @@ async fn serve(listener: std::net::TcpListener, http: HttpConfig) {
                 // fail again at once and spin, so pause new connections with
                 // a timer, while the ones we have go on being served.
                 if let Some(pause) = common::net::accept_pause(&err) {
-                    if last_complaint.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
-                        eprintln!("async_server: accept failed: {err} (pausing new connections)");
-                        last_complaint = Some(Instant::now());
-                    }
+                    common::net::complain_accept_failed("async_server", &err);
                     time::sleep(pause).await;
                 }
                 // Anything else concerns one client that gave up: carry on.

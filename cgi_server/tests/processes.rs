@@ -6,9 +6,9 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::testkit::{Client, Server, alive, descendants_of, get, process_state};
+use common::testkit::{Client, Server, alive, descendants_of, get, process_state, within};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cgi_server");
 
@@ -22,18 +22,6 @@ fn zombies_of(parent: u32) -> Vec<u32> {
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
         .filter(|&pid| process_state(pid) == Some(('Z', parent)))
         .collect()
-}
-
-/// Polls `done` every 20 ms for up to `limit`; whether it became true.
-fn within(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    done()
 }
 
 #[test]

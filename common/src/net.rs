@@ -110,7 +110,7 @@ fn sockaddr_to_std(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
 /// because retrying at once would fail again at once and spin the CPU.
 pub fn accept_failed(name: &str, err: &io::Error) {
     if let Some(pause) = accept_pause(err) {
-        log_throttled(name, err);
+        complain_accept_failed(name, err);
         thread::sleep(pause);
     }
 }
@@ -127,7 +127,10 @@ pub fn accept_pause(err: &io::Error) -> Option<Duration> {
     }
 }
 
-fn log_throttled(name: &str, err: &io::Error) {
+/// Logs a failed accept that pauses new connections, at most once a second,
+/// however often it fails: running out of descriptors under load would
+/// otherwise write a line per attempt.
+pub fn complain_accept_failed(name: &str, err: &io::Error) {
     static LAST: AtomicU64 = AtomicU64::new(0);
     let second = SystemTime::now()
         .duration_since(UNIX_EPOCH)

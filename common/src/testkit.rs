@@ -254,6 +254,18 @@ pub fn alive(pid: u32) -> bool {
     process_state(pid).is_some_and(|(state, _)| state != 'Z')
 }
 
+/// Polls `done` every 20 ms for up to `limit`; whether it became true.
+pub fn within(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
 /// The number of threads of process `pid`, from `/proc/PID/status`.
 pub fn threads_of(pid: u32) -> usize {
     fs::read_to_string(format!("/proc/{pid}/status"))

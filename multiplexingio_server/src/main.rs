@@ -75,8 +75,6 @@ struct Server {
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     /// While out of descriptors: when to try accepting again.
     accept_resume: Option<Instant>,
-    /// Whether this run of accept failures has been logged already.
-    accept_complained: bool,
     buf: Box<[u8]>,
     http: HttpConfig,
     name: &'static str,
@@ -102,7 +100,6 @@ impl Server {
             connections: Slots::default(),
             timers: BinaryHeap::new(),
             accept_resume: None,
-            accept_complained: false,
             buf: vec![0u8; READ_BUFFER].into_boxed_slice(),
             http: config.http,
             name: config.name,
@@ -167,7 +164,6 @@ impl Server {
         loop {
             match self.listener.accept() {
                 Ok((stream, peer)) => {
-                    self.accept_complained = false;
                     self.open(stream, peer, now);
                 }
                 Err(err) if would_block(&err) => return,
@@ -180,13 +176,7 @@ impl Server {
                     // readable but, edge-triggered, raises no new event; and
                     // retrying at once would fail at once, spinning the CPU.
                     // So rest a moment: the retry is a deadline like any other.
-                    if !self.accept_complained {
-                        eprintln!(
-                            "{}: accept failed: {err} (pausing new connections)",
-                            self.name
-                        );
-                        self.accept_complained = true;
-                    }
+                    net::complain_accept_failed(self.name, &err);
                     self.accept_resume = Some(now + pause);
                     return;
                 }

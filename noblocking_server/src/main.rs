@@ -140,8 +140,6 @@ struct Acceptor {
     name: &'static str,
     /// While out of descriptors: when to try again.
     resume_at: Option<Instant>,
-    /// Whether this run of failures has been logged already.
-    complained: bool,
 }
 
 impl Acceptor {
@@ -150,7 +148,6 @@ impl Acceptor {
             listener,
             name,
             resume_at: None,
-            complained: false,
         }
     }
 
@@ -163,7 +160,6 @@ impl Acceptor {
         loop {
             match net::accept(&self.listener) {
                 Ok((stream, peer)) => {
-                    self.complained = false;
                     if let Some(conn) = open(stream, peer, http, now) {
                         connections.push(conn);
                     }
@@ -178,13 +174,7 @@ impl Acceptor {
                     // Out of descriptors (EMFILE) or memory: trying again at
                     // once would fail again at once. Leave new clients queued
                     // for a moment and keep serving the ones we have.
-                    if !self.complained {
-                        eprintln!(
-                            "{}: accept failed: {err} (pausing new connections)",
-                            self.name
-                        );
-                        self.complained = true;
-                    }
+                    net::complain_accept_failed(self.name, &err);
                     self.resume_at = Some(now + pause);
                     return;
                 }

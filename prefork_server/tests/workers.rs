@@ -3,23 +3,11 @@
 //! server.
 
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::testkit::{Client, Server, alive, get};
+use common::testkit::{Client, Server, alive, get, within};
 
 const BIN: &str = env!("CARGO_BIN_EXE_prefork_server");
-
-/// Polls `done` every 20 ms for up to `limit`; whether it became true.
-fn within(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    done()
-}
 
 fn kill(pid: u32, signal: i32) {
     // SAFETY: kill(2) on the server or a process it forked for this test.
