@@ -58,6 +58,9 @@ Options:
 
 /// The raised timeouts: idle connections must outlive the measurement.
 const SERVER_ARGS: [&str; 4] = ["--idle-timeout", "3600", "--header-timeout", "3600"];
+/// Fewer connections held than this give no per-connection figure: the
+/// growth would be lost in the noise of the machine.
+const MIN_HELD: usize = 100;
 /// How many times the tree is sampled while the connections are held; the
 /// largest PSS is kept.
 const HELD_SAMPLES: usize = 3;
@@ -273,10 +276,11 @@ impl Step {
         self.reason.is_none()
     }
 
-    /// (PSS held − PSS before any client) / connections held.
+    /// (PSS held − PSS before any client) / connections held; none when too
+    /// few were held for the growth to stand out from the noise.
     pub fn kib_per_connection(&self) -> Option<f64> {
         let loaded = self.loaded?;
-        (self.held > 0)
+        (self.held >= MIN_HELD)
             .then(|| (loaded.pss_kib as f64 - self.baseline.pss_kib as f64) / self.held as f64)
     }
 
@@ -286,7 +290,9 @@ impl Step {
     /// sockets.
     pub fn kernel_kib_per_connection(&self) -> Option<(f64, f64, f64)> {
         let loaded = self.loaded?;
-        if self.held == 0 {
+        // Only a step that held all its connections: in a failed one the
+        // kernel also holds the sockets that waited, unanswered, in a queue.
+        if self.held < MIN_HELD || !self.passed() {
             return None;
         }
         let page = procfs::page_kib() as f64;
@@ -1052,26 +1058,9 @@ pub const START: &str = "<!-- connections:start -->";
 pub const END: &str = "<!-- connections:end -->";
 
 /// Replaces what lies between the connections markers, keeping the markers
-/// and everything outside them byte for byte (as `report::rewrite_section`
-/// does for the bench markers).
+/// and everything outside them byte for byte.
 pub fn rewrite_marked(doc: &str, body: &str) -> Result<String, String> {
-    let start = doc
-        .find(START)
-        .ok_or_else(|| format!("no {START} marker"))?;
-    let end = doc.find(END).ok_or_else(|| format!("no {END} marker"))?;
-    if end < start {
-        return Err(format!("{END} comes before {START}"));
-    }
-    if doc[start + START.len()..].contains(START) || doc[end + END.len()..].contains(END) {
-        return Err("the connections markers appear more than once".to_string());
-    }
-    let mut out = String::with_capacity(doc.len() + body.len());
-    out.push_str(&doc[..start + START.len()]);
-    out.push('\n');
-    out.push_str(body.trim_end_matches('\n'));
-    out.push('\n');
-    out.push_str(&doc[end..]);
-    Ok(out)
+    report::rewrite_between(doc, START, END, body)
 }
 
 fn kib_cell(kib: Option<f64>) -> String {
@@ -1333,7 +1322,7 @@ pub fn plot(runs: &[ServerRun]) -> String {
         };
         let _ = writeln!(out, "  {letter} = {name}{note}");
     }
-    out.push_str("  * = two servers on one spot\n```\n");
+    out.push_str("  * = two or more servers on one spot\n```\n");
     out
 }
 
@@ -1478,7 +1467,12 @@ mod tests {
             ..Sample::default()
         });
         assert_eq!(s.kib_per_connection(), Some(2.0));
-        s.held = 0;
+        assert!(s.kernel_kib_per_connection().is_some());
+        // A failed step has no kernel figure; a handful held, no figure at all.
+        s.reason = Some("timeouts".to_string());
+        assert_eq!(s.kernel_kib_per_connection(), None);
+        assert_eq!(s.kib_per_connection(), Some(2.0));
+        s.held = 2;
         assert_eq!(s.kib_per_connection(), None);
     }
 

@@ -2,10 +2,6 @@
 
 use crate::plan::{self, Scenario};
 
-/// `bench capacity ...`: the idle-connections run (scripts/connections.sh).
-#[path = "capacity.rs"]
-pub mod capacity;
-
 pub const USAGE: &str = "\
 Usage: scripts/bench_all.sh [options]
 
@@ -93,7 +89,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, Stop> {
     let args: Vec<String> = args.into_iter().collect();
     // A separate mode with its own options; it runs here and exits.
     if args.first().is_some_and(|a| a == "capacity") {
-        std::process::exit(capacity::main(&args[1..]));
+        std::process::exit(crate::capacity::main(&args[1..]));
     }
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {

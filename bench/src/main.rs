@@ -10,6 +10,8 @@
 //! The script builds the workspace, makes sure wrk is installed and raises
 //! the open-file limit, then runs this binary with its own arguments.
 
+/// `bench capacity ...`: the idle-connections run (scripts/connections.sh).
+mod capacity;
 mod cli;
 mod json;
 mod machine;

@@ -30,29 +30,31 @@ pub fn python_seed(server: &str) -> Option<f64> {
         .map(|(_, v)| *v)
 }
 
-/// Replaces what lies between the two markers, keeping the markers and
+/// Replaces what lies between the bench markers, keeping the markers and
 /// everything outside them byte for byte.
 pub fn rewrite_section(doc: &str, body: &str) -> Result<String, String> {
-    let start = doc
-        .find(START_MARKER)
-        .ok_or_else(|| format!("no {START_MARKER} marker"))?;
-    let end = doc
-        .find(END_MARKER)
-        .ok_or_else(|| format!("no {END_MARKER} marker"))?;
-    if end < start {
-        return Err(format!("{END_MARKER} comes before {START_MARKER}"));
+    rewrite_between(doc, START_MARKER, END_MARKER, body)
+}
+
+/// Replaces what lies between the markers `start` and `end` (each present
+/// once, in that order), keeping them and everything outside byte for byte.
+pub fn rewrite_between(doc: &str, start: &str, end: &str, body: &str) -> Result<String, String> {
+    let at = doc
+        .find(start)
+        .ok_or_else(|| format!("no {start} marker"))?;
+    let to = doc.find(end).ok_or_else(|| format!("no {end} marker"))?;
+    if to < at {
+        return Err(format!("{end} comes before {start}"));
     }
-    if doc[start + START_MARKER.len()..].contains(START_MARKER)
-        || doc[end + END_MARKER.len()..].contains(END_MARKER)
-    {
-        return Err("the bench markers appear more than once".to_string());
+    if doc[at + start.len()..].contains(start) || doc[to + end.len()..].contains(end) {
+        return Err(format!("the {start} markers appear more than once"));
     }
     let mut out = String::with_capacity(doc.len() + body.len());
-    out.push_str(&doc[..start + START_MARKER.len()]);
+    out.push_str(&doc[..at + start.len()]);
     out.push('\n');
     out.push_str(body.trim_end_matches('\n'));
     out.push('\n');
-    out.push_str(&doc[end..]);
+    out.push_str(&doc[to..]);
     Ok(out)
 }
 
