@@ -549,7 +549,7 @@ pub fn main(args: &[String]) -> i32 {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
     }
-    let (soft, hard) = raise_open_files();
+    let (soft, hard) = crate::raise_open_files();
     let Some(bin_dir) = env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
@@ -623,23 +623,6 @@ pub fn main(args: &[String]) -> i32 {
     let _ = fs::remove_dir_all(&setup.work);
     println!("capacity: {passed} passed, {failed} failed");
     code
-}
-
-/// Soft open-file limit up to the hard one (the servers inherit it).
-fn raise_open_files() -> (u64, u64) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: get/setrlimit with a pointer to a live local.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
-        }
-    }
-    (limit.rlim_cur, limit.rlim_max)
 }
 
 fn mem_available_gib() -> f64 {

@@ -73,6 +73,17 @@ fn main() {
 /// Soft limit up to the hard one: `-c1000` needs a thousand sockets in wrk
 /// and as many in the server, which inherits the limit from here.
 fn raise_open_file_limit() {
+    let (soft, _) = raise_open_files();
+    if soft < 2_100 {
+        eprintln!(
+            "bench: warning: the open-file limit is {soft}; c1000 needs about 1,100 in wrk and in the server"
+        );
+    }
+}
+
+/// Raises the soft open-file limit to the hard one (the servers started
+/// from here inherit it) and returns both.
+fn raise_open_files() -> (u64, u64) {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -85,12 +96,7 @@ fn raise_open_file_limit() {
             libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
         }
     }
-    if limit.rlim_cur < 2_100 {
-        eprintln!(
-            "bench: warning: the open-file limit is {}; c1000 needs about 1,100 in wrk and in the server",
-            limit.rlim_cur
-        );
-    }
+    (limit.rlim_cur, limit.rlim_max)
 }
 
 /// Where things are, found once.
