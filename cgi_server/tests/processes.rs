@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-use common::testkit::{Client, Server, alive, descendants_of, get, process_state, within};
+use common::testkit::{Client, Server, descendants_of, get, process_state, send_signal, within};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cgi_server");
 
@@ -104,18 +104,9 @@ fn ctrl_c_to_the_whole_family_stops_it() {
         == 2));
     let family = server.descendants();
     for &pid in family.iter().chain([server.pid()].iter()) {
-        // SAFETY: kill(2) on the server and the processes it forked.
-        unsafe {
-            libc::kill(pid as libc::pid_t, libc::SIGINT);
-        }
+        send_signal(pid, libc::SIGINT);
     }
-    let status = server.wait_exit(Duration::from_secs(2));
-    assert_eq!(status.and_then(|s| s.code()), Some(0), "{status:?}");
-    assert!(
-        within(Duration::from_secs(2), || !family.iter().any(|&p| alive(p))),
-        "left behind: {:?}",
-        family.iter().filter(|&&p| alive(p)).collect::<Vec<_>>()
-    );
+    server.expect_clean_exit(&family);
 }
 
 /// The server under a seccomp filter that fails every fork with EAGAIN, as

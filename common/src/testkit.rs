@@ -163,10 +163,24 @@ impl Server {
 
     /// Sends a signal (e.g. `libc::SIGTERM`) to the server process.
     pub fn signal(&self, signal: i32) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(self.pid() as libc::pid_t, signal);
-        }
+        send_signal(self.pid(), signal);
+    }
+
+    /// Asserts that the server exits with status 0 within 2 s, and that
+    /// every process of `family` (taken from [`Server::descendants`] before
+    /// the signal) is gone within 2 s too.
+    pub fn expect_clean_exit(&mut self, family: &[u32]) {
+        let start = Instant::now();
+        let status = self
+            .wait_exit(Duration::from_secs(2))
+            .unwrap_or_else(|| panic!("still running 2 s after the stop signal"));
+        assert_eq!(status.code(), Some(0), "exit status: {status:?}");
+        let gone = within(
+            Duration::from_secs(2).saturating_sub(start.elapsed()),
+            || !family.iter().any(|&pid| alive(pid)),
+        );
+        let left: Vec<_> = family.iter().filter(|&&pid| alive(pid)).collect();
+        assert!(gone, "processes left behind: {left:?}");
     }
 
     /// Waits up to `limit` for the server to exit.
@@ -200,6 +214,14 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// `kill(2)`: sends `signal` to process `pid`.
+pub fn send_signal(pid: u32, signal: i32) {
+    // SAFETY: kill(2) has no memory effects; at worst the pid is gone.
+    unsafe {
+        libc::kill(pid as libc::pid_t, signal);
     }
 }
 
@@ -868,16 +890,8 @@ pub mod checks {
         busy.send(&get("/sleep?ms=5000"));
         thread::sleep(Duration::from_millis(100));
         let family = server.descendants();
-        let start = Instant::now();
         server.signal(signal);
-        let status = server.wait_exit(Duration::from_secs(2));
-        let status = status.unwrap_or_else(|| panic!("still running 2 s after signal {signal}"));
-        assert_eq!(status.code(), Some(0), "exit status after signal {signal}");
-        while family.iter().any(|&pid| alive(pid)) && start.elapsed() < Duration::from_secs(2) {
-            thread::sleep(Duration::from_millis(10));
-        }
-        let left: Vec<_> = family.into_iter().filter(|&pid| alive(pid)).collect();
-        assert!(left.is_empty(), "processes left behind: {left:?}");
+        server.expect_clean_exit(&family);
         // And the port is closed.
         assert!(
             TcpStream::connect(server.addr).is_err(),

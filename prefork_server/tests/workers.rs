@@ -5,16 +5,9 @@
 use std::thread;
 use std::time::Duration;
 
-use common::testkit::{Client, Server, alive, get, within};
+use common::testkit::{Client, Server, get, send_signal, within};
 
 const BIN: &str = env!("CARGO_BIN_EXE_prefork_server");
-
-fn kill(pid: u32, signal: i32) {
-    // SAFETY: kill(2) on the server or a process it forked for this test.
-    unsafe {
-        libc::kill(pid as libc::pid_t, signal);
-    }
-}
 
 #[test]
 fn starts_exactly_the_workers_asked_for() {
@@ -32,7 +25,7 @@ fn a_killed_worker_is_replaced() {
     let server = Server::start(BIN, &["--workers", "2"]);
     let before = server.descendants();
     assert_eq!(before.len(), 2);
-    kill(before[0], libc::SIGKILL);
+    send_signal(before[0], libc::SIGKILL);
     assert!(
         within(Duration::from_secs(3), || {
             let now = server.descendants();
@@ -124,13 +117,7 @@ fn ctrl_c_to_the_whole_family_stops_it() {
     let family = server.descendants();
     assert_eq!(family.len(), 3);
     for &pid in family.iter().chain([server.pid()].iter()) {
-        kill(pid, libc::SIGINT);
+        send_signal(pid, libc::SIGINT);
     }
-    let status = server.wait_exit(Duration::from_secs(2));
-    assert_eq!(status.and_then(|s| s.code()), Some(0), "{status:?}");
-    assert!(
-        within(Duration::from_secs(2), || !family.iter().any(|&p| alive(p))),
-        "left behind: {:?}",
-        family.iter().filter(|&&p| alive(p)).collect::<Vec<_>>()
-    );
+    server.expect_clean_exit(&family);
 }
