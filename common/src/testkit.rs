@@ -518,6 +518,37 @@ fn refused_with(server: &Server, request: &[u8], status: u16) {
     assert_eq!(server.get("/").status, 200);
 }
 
+/// Checks for the servers with a fixed pool of `--workers` threads.
+pub mod pool {
+    use super::*;
+
+    /// Two workers, three simultaneous 300 ms sleeps: the third waits for a
+    /// worker to finish one sleep, then sleeps itself (about 600 ms).
+    pub fn third_sleeper_waits_for_a_worker(bin: &str) {
+        let server = Server::start(bin, &["--workers", "2"]);
+        let slowest = slowest_of_parallel(&server, 3, "/sleep?ms=300");
+        assert!(
+            slowest >= Duration::from_millis(590) && slowest < Duration::from_secs(3),
+            "the last of three 300 ms sleeps on two workers took {slowest:?}"
+        );
+    }
+
+    /// `--workers 3` is three threads besides the main one, before and after
+    /// serving: the pool neither grows nor shrinks.
+    pub fn thread_count_stays_fixed(bin: &str) {
+        let server = Server::start(bin, &["--workers", "3"]);
+        assert_eq!(
+            threads_of(server.pid()),
+            4,
+            "the main thread and three workers"
+        );
+        for _ in 0..10 {
+            assert_eq!(server.get("/").status, 200);
+        }
+        assert_eq!(threads_of(server.pid()), 4);
+    }
+}
+
 /// Every check, as a function of the target. The macro
 /// [`conformance_tests!`](crate::conformance_tests) makes one `#[test]` of each.
 pub mod checks {

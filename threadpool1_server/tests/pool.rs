@@ -3,33 +3,18 @@
 
 use std::time::{Duration, Instant};
 
-use common::testkit::{Server, get, slowest_of_parallel, threads_of};
+use common::testkit::{Server, get, pool};
 
 const BIN: &str = env!("CARGO_BIN_EXE_threadpool1_server");
 
 #[test]
 fn three_sleepers_on_two_workers_take_600_ms() {
-    let server = Server::start(BIN, &["--workers", "2"]);
-    let slowest = slowest_of_parallel(&server, 3, "/sleep?ms=300");
-    // The third waits for a worker to finish one sleep, then sleeps itself.
-    assert!(
-        slowest >= Duration::from_millis(590) && slowest < Duration::from_secs(3),
-        "the last of three 300 ms sleeps on two workers took {slowest:?}"
-    );
+    pool::third_sleeper_waits_for_a_worker(BIN);
 }
 
 #[test]
 fn the_pool_is_a_fixed_set_of_threads() {
-    let server = Server::start(BIN, &["--workers", "3"]);
-    assert_eq!(
-        threads_of(server.pid()),
-        4,
-        "the acceptor and three workers"
-    );
-    for _ in 0..10 {
-        assert_eq!(server.get("/").status, 200);
-    }
-    assert_eq!(threads_of(server.pid()), 4);
+    pool::thread_count_stays_fixed(BIN);
 }
 
 #[test]
