@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 
 use crate::cli::Stop;
 use crate::json::Json;
-use crate::{machine, plan, procfs, report, server};
+use crate::{machine, plan, report, server};
+use testkit::procfs;
 
 pub const USAGE: &str = "\
 Usage: scripts/connections.sh [options]     (runs `bench capacity`)
@@ -211,7 +212,7 @@ pub struct Sample {
     pub tasks_kib: u64,
 }
 
-fn sample(pid: i32) -> Sample {
+fn sample(pid: u32) -> Sample {
     let members = procfs::tree(&procfs::read_all_stats(), pid);
     let tree = procfs::sample_tree(pid, true);
     Sample {

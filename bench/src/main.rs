@@ -16,7 +16,7 @@ mod cli;
 mod json;
 mod machine;
 mod plan;
-mod procfs;
+
 mod report;
 mod results;
 mod server;
@@ -36,6 +36,7 @@ use cli::{Options, Pinning, Stop};
 use plan::{Plan, Scenario, ServerInfo};
 use server::Running;
 use stats::{Measured, RunResult};
+use testkit::procfs;
 
 /// Set by SIGINT/SIGTERM: the harness then stops the server it is running
 /// (which lives in its own process group and did not get the signal) and exits.

@@ -10,7 +10,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::procfs;
+use testkit::procfs;
 
 /// How long a server may take to print its address and answer `GET /`.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,7 +21,7 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Running {
     pub name: String,
     pub child: Child,
-    pub pid: i32,
+    pub pid: u32,
     pub port: u16,
     pub log: PathBuf,
 }
@@ -114,7 +114,7 @@ pub fn start_ours(
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    let pid = child.id() as i32;
+    let pid = child.id();
     let deadline = Instant::now() + START_TIMEOUT;
     let port = loop {
         if let Some(port) = fs::read_to_string(log)
@@ -165,7 +165,7 @@ pub fn start_nginx(nginx: &Path, dir: &Path, cpus: Option<Vec<usize>>) -> Result
     let child = cmd.spawn().map_err(|e| format!("cannot run nginx: {e}"))?;
     let running = Running {
         name: "nginx".to_string(),
-        pid: child.id() as i32,
+        pid: child.id(),
         child,
         port,
         log,
@@ -252,7 +252,7 @@ pub fn describe(status: ExitStatus) -> String {
 }
 
 /// The pids still in the server's process group, zombies excepted.
-fn group_members(pgrp: i32) -> Vec<i32> {
+fn group_members(pgrp: u32) -> Vec<u32> {
     procfs::read_all_stats()
         .iter()
         .filter(|s| s.pgrp == pgrp && s.state != 'Z')
@@ -261,10 +261,10 @@ fn group_members(pgrp: i32) -> Vec<i32> {
 }
 
 /// SIGKILL for the root and every process left in its group, by pid.
-fn kill_group(child: &mut Child, pid: i32) {
+fn kill_group(child: &mut Child, pid: u32) {
     for member in group_members(pid) {
         // SAFETY: kill(2) on a pid of a process this harness started.
-        unsafe { libc::kill(member, libc::SIGKILL) };
+        unsafe { libc::kill(member as libc::pid_t, libc::SIGKILL) };
     }
     let _ = child.kill();
     let _ = child.wait();
@@ -276,7 +276,7 @@ fn kill_group(child: &mut Child, pid: i32) {
 pub fn stop(mut running: Running) -> Result<Duration, String> {
     let started = Instant::now();
     // SAFETY: kill(2) on the pid of our own child.
-    unsafe { libc::kill(running.pid, libc::SIGTERM) };
+    unsafe { libc::kill(running.pid as libc::pid_t, libc::SIGTERM) };
     let status = loop {
         match running.child.try_wait() {
             Ok(Some(status)) => break Some(status),
@@ -366,7 +366,7 @@ mod tests {
         let child = cmd.arg("30").spawn().unwrap();
         let running = Running {
             name: "sleep".to_string(),
-            pid: child.id() as i32,
+            pid: child.id(),
             child,
             port: 0,
             log: log.clone(),

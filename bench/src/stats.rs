@@ -1,8 +1,8 @@
 //! Results of runs, and what several repeats of one run add up to.
 
 use crate::plan::Scenario;
-use crate::procfs::Memory;
 use crate::wrk::{Errors, Report};
+use testkit::procfs::Memory;
 
 /// What the harness measured during one run.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

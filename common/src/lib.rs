@@ -18,6 +18,7 @@ pub mod app;
 pub mod blocking;
 pub mod cli;
 pub mod http;
+pub mod limits;
 pub mod loadkit;
 pub mod net;
 pub mod process;

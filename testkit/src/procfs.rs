@@ -1,8 +1,10 @@
-//! What the harness reads from /proc: a server's process tree, its memory
-//! (PSS and RSS), its CPU time, and the machine's steal time.
+//! Everything the tests and the measuring tools read from `/proc`: a
+//! server's process tree, its threads, memory (PSS and RSS) and CPU time,
+//! and the machine's steal time, sockets and limits. One reader for every
+//! caller.
 //!
 //! Every parser takes the file's text, so the tests feed it samples; only the
-//! small `read_*` functions touch the real /proc.
+//! small `read_*` functions touch the real `/proc`.
 
 use std::collections::HashSet;
 use std::fs;
@@ -10,10 +12,10 @@ use std::fs;
 /// The fields of `/proc/PID/stat` the harness uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stat {
-    pub pid: i32,
+    pub pid: u32,
     pub state: char,
-    pub ppid: i32,
-    pub pgrp: i32,
+    pub ppid: u32,
+    pub pgrp: u32,
     /// CPU time in clock ticks: own user and system time, and the user and
     /// system time of children this process has reaped (`cutime`/`cstime`).
     pub utime: u64,
@@ -44,8 +46,8 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     Some(Stat {
         pid,
         state: rest.first()?.chars().next()?,
-        ppid: field(4)? as i32,
-        pgrp: field(5)? as i32,
+        ppid: field(4)? as u32,
+        pgrp: field(5)? as u32,
         utime: field(14)? as u64,
         stime: field(15)? as u64,
         cutime: field(16)? as u64,
@@ -57,8 +59,8 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
 /// pid), and everything still in its process group (the harness starts each
 /// server in a group of its own, so a child whose parent died and that was
 /// re-parented to init is still found).
-pub fn tree(all: &[Stat], root: i32) -> Vec<Stat> {
-    let mut members: HashSet<i32> = HashSet::new();
+pub fn tree(all: &[Stat], root: u32) -> Vec<Stat> {
+    let mut members: HashSet<u32> = HashSet::new();
     members.insert(root);
     for stat in all {
         if stat.pgrp == root {
@@ -91,10 +93,47 @@ pub fn read_all_stats() -> Vec<Stat> {
     dir.filter_map(|entry| {
         let entry = entry.ok()?;
         let name = entry.file_name();
-        let pid: i32 = name.to_str()?.parse().ok()?;
+        let pid: u32 = name.to_str()?.parse().ok()?;
         parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
     })
     .collect()
+}
+
+/// One process's stat, or `None` if it is gone.
+pub fn read_stat(pid: u32) -> Option<Stat> {
+    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// `true` if `pid` exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    read_stat(pid).is_some_and(|s| s.state != 'Z')
+}
+
+/// Live (not zombie) processes descended from `root` by parent pid, `root`
+/// itself excepted.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let live: Vec<Stat> = read_all_stats()
+        .into_iter()
+        .filter(|s| s.state != 'Z')
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(live.iter().filter(|s| s.ppid == parent).map(|s| s.pid));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Children of `parent` that have ended but were not reaped.
+pub fn zombies_of(parent: u32) -> Vec<u32> {
+    read_all_stats()
+        .iter()
+        .filter(|s| s.state == 'Z' && s.ppid == parent)
+        .map(|s| s.pid)
+        .collect()
 }
 
 /// Memory of one process, in KiB.
@@ -131,7 +170,7 @@ pub struct Sample {
 
 /// Samples the tree rooted at `root`: process count, CPU ticks, and the sum
 /// of PSS and RSS over its live (non-zombie) processes.
-pub fn sample_tree(root: i32, with_memory: bool) -> Sample {
+pub fn sample_tree(root: u32, with_memory: bool) -> Sample {
     let members = tree(&read_all_stats(), root);
     let mut sample = Sample {
         processes: members.len(),
@@ -216,7 +255,7 @@ pub fn parse_status_threads(text: &str) -> Option<u64> {
 }
 
 /// Threads of one process now (0 if it is gone).
-pub fn read_threads(pid: i32) -> u64 {
+pub fn read_threads(pid: u32) -> u64 {
     fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|t| parse_status_threads(&t))
@@ -225,7 +264,7 @@ pub fn read_threads(pid: i32) -> u64 {
 
 /// Memory mappings of one process (lines of `/proc/PID/maps`): each thread
 /// stack is at least one, and `vm.max_map_count` caps them per process.
-pub fn read_map_count(pid: i32) -> u64 {
+pub fn read_map_count(pid: u32) -> u64 {
     fs::read_to_string(format!("/proc/{pid}/maps")).map_or(0, |t| t.lines().count() as u64)
 }
 
@@ -287,7 +326,7 @@ pub fn page_kib() -> u64 {
 mod tests {
     use super::*;
 
-    fn stat(pid: i32, ppid: i32, pgrp: i32) -> Stat {
+    fn stat(pid: u32, ppid: u32, pgrp: u32) -> Stat {
         Stat {
             pid,
             state: 'S',
@@ -323,7 +362,7 @@ mod tests {
             stat(104, 101, 104), // a child that made its own group
             stat(200, 1, 200),   // unrelated
         ];
-        let pids: Vec<i32> = tree(&all, 100).iter().map(|s| s.pid).collect();
+        let pids: Vec<u32> = tree(&all, 100).iter().map(|s| s.pid).collect();
         assert_eq!(pids, [100, 101, 102, 103, 104]);
     }
 
@@ -367,7 +406,7 @@ mod tests {
 
     #[test]
     fn this_process_can_be_sampled() {
-        let me = std::process::id() as i32;
+        let me = std::process::id();
         let sample = sample_tree(me, true);
         assert!(sample.processes >= 1);
         assert!(sample.memory.rss_kib > 0 && sample.memory.pss_kib > 0);
@@ -397,7 +436,7 @@ mod tests {
         assert_eq!(parse_meminfo(meminfo, "Slab"), Some(91_234));
         assert_eq!(parse_meminfo(meminfo, "Mem"), None);
         assert!(read_meminfo("MemTotal").is_some());
-        assert!(read_threads(std::process::id() as i32) >= 1);
-        assert!(read_map_count(std::process::id() as i32) > 5);
+        assert!(read_threads(std::process::id()) >= 1);
+        assert!(read_map_count(std::process::id()) > 5);
     }
 }
