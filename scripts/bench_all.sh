@@ -12,12 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { echo "bench_all: $*" >&2; }
-
-if ! command -v cargo >/dev/null 2>&1; then
-  say "cargo is not installed; install Rust with rustup (https://rustup.rs) first"
-  exit 1
-fi
+# shellcheck source=scripts/setup.sh
+. scripts/setup.sh
 
 # wrk: install it with the system's package manager when that can be done
 # without a password prompt, else name the exact command and stop.
@@ -54,10 +50,6 @@ if ! command -v wrk >/dev/null 2>&1; then
     exit 1
   fi
 fi
-
-# -c1000 needs about a thousand sockets in wrk and as many in the server.
-hard=$(ulimit -Hn)
-ulimit -Sn "$hard" 2>/dev/null || say "could not raise the open-file limit (hard limit: $hard)"
 
 # Release builds only: the numbers of a debug build mean nothing. The
 # examples include bare_mio, the event loop without HTTP (a reference row).

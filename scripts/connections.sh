@@ -13,16 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { echo "connections: $*" >&2; }
-
-if ! command -v cargo >/dev/null 2>&1; then
-  say "cargo is not installed; install Rust with rustup (https://rustup.rs) first"
-  exit 1
-fi
-
-# Each connection is a file descriptor in the server and one in the client.
-hard=$(ulimit -Hn)
-ulimit -Sn "$hard" 2>/dev/null || say "could not raise the open-file limit (hard limit: $hard)"
+# shellcheck source=scripts/setup.sh
+. scripts/setup.sh
 if [ "$hard" != unlimited ] && [ "$hard" -lt 20000 ]; then
   say "the hard open-file limit is $hard: the larger steps will fail with EMFILE (see docs/connections.md)"
 fi

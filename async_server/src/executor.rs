@@ -120,7 +120,7 @@ pub fn block_on<T: Send + 'static>(
         if let Some(value) = output.lock().unwrap_or_else(PoisonError::into_inner).take() {
             return Ok(Some(value));
         }
-        if common::shutdown::requested() {
+        if common::signals::requested() {
             return Ok(None);
         }
         // Tasks woken while the batch ran go next, after a look at the

@@ -27,7 +27,7 @@ use std::process;
 use std::time::Instant;
 
 use common::cli::Spec;
-use common::{Action, Config, HttpConfig, Session, shutdown};
+use common::{Action, Config, HttpConfig, Session, limits, listen, log};
 
 use crate::net::{TcpListener, TcpStream};
 use crate::time::Timer;
@@ -37,17 +37,17 @@ fn main() {
         "async_server",
         "async/await on an executor and reactor written here, over mio",
     ));
-    let fd_limit = common::net::raise_fd_limit();
-    let listener = common::net::listen(&config);
-    shutdown::install();
-    common::net::announce(
+    let fd_limit = limits::raise_fd_limit().soft;
+    let listener = listen::listen(&config);
+    common::signals::install();
+    listen::announce(
         &config,
         &listener,
         &format!("async/await on one thread; open-file limit raised to {fd_limit}"),
     );
     // Returns when a stop signal arrives; pending connections are dropped.
     if let Err(err) = executor::block_on(serve(listener, config.http)) {
-        eprintln!("{}: event loop failed: {err}", config.name);
+        log::line(format_args!("{}: event loop failed: {err}", config.name));
         process::exit(1);
     }
 }
@@ -57,7 +57,9 @@ async fn serve(listener: std::net::TcpListener, http: HttpConfig) {
     let listener = match TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(err) => {
-            eprintln!("async_server: cannot register the listener: {err}");
+            log::line(format_args!(
+                "async_server: cannot register the listener: {err}"
+            ));
             return;
         }
     };
@@ -68,8 +70,8 @@ async fn serve(listener: std::net::TcpListener, http: HttpConfig) {
                 // Out of descriptors or memory: accepting again at once would
                 // fail again at once and spin, so pause new connections with
                 // a timer, while the ones we have go on being served.
-                if let Some(pause) = common::net::accept_pause(&err) {
-                    common::net::complain_accept_failed("async_server", &err);
+                if let Some(pause) = listen::accept_pause(&err) {
+                    listen::complain_accept_failed("async_server", &err);
                     time::sleep(pause).await;
                 }
                 // Anything else concerns one client that gave up: carry on.
@@ -81,8 +83,6 @@ async fn serve(listener: std::net::TcpListener, http: HttpConfig) {
 /// One connection, from accept to close: the same protocol as
 /// `common::blocking::serve_connection`, with `.await` where that one blocks.
 async fn handle(stream: TcpStream, peer: SocketAddr, http: HttpConfig) {
-    // Responses are written whole; Nagle's algorithm would only delay them.
-    let _ = stream.set_nodelay(true);
     let mut session = Session::new(http, peer, Instant::now());
     // One timer for every read and write deadline of this connection.
     let mut timer = Timer::new();
@@ -138,12 +138,7 @@ mod tests {
             let listener = TcpListener::from_std(std_listener).unwrap();
             let _client = std::net::TcpStream::connect(addr).unwrap();
             let (stream, peer) = listener.accept().await.unwrap();
-            let http = HttpConfig {
-                limits: common::Limits::default(),
-                verbose: false,
-                persistent: true,
-            };
-            std::mem::size_of_val(&handle(stream, peer, http))
+            std::mem::size_of_val(&handle(stream, peer, HttpConfig::default()))
         })
         .unwrap()
         .unwrap();

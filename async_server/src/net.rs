@@ -11,7 +11,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll, ready};
 
-use common::net::would_block;
+use common::io::would_block;
 use mio::Interest;
 
 use crate::reactor::{Direction, Registration};
@@ -67,7 +67,7 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Takes over a bound, listening std socket (`common::net::listen`).
+    /// Takes over a bound, listening std socket (`common::listen::listen`).
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<Self> {
         listener.set_nonblocking(true)?;
         let listener = mio::net::TcpListener::from_std(listener);
@@ -76,14 +76,15 @@ impl TcpListener {
         })
     }
 
-    /// The next connection (mio's accept is `accept4` with `SOCK_NONBLOCK`).
+    /// The next connection, non-blocking from the start.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = poll_fn(|cx| {
-            self.io
-                .poll(Direction::Read, cx, |listener| listener.accept())
+            self.io.poll(Direction::Read, cx, |listener| {
+                common::listen::accept_nonblocking(listener)
+            })
         })
         .await?;
-        Ok((TcpStream::new(stream)?, peer))
+        Ok((TcpStream::new(mio::net::TcpStream::from_std(stream))?, peer))
     }
 }
 
@@ -144,9 +145,5 @@ impl TcpStream {
 
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.socket.shutdown(how)
-    }
-
-    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.io.socket.set_nodelay(nodelay)
     }
 }

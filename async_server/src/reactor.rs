@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Token};
 
-/// The token of the stop-signal pipe (`common::shutdown::wakeup_fd`).
+/// The token of the stop-signal pipe (`common::signals::wakeup_fd`).
 const WAKEUP: Token = Token(usize::MAX);
 /// Events taken from the kernel per `epoll_wait`.
 const EVENTS_PER_TURN: usize = 1024;
@@ -136,7 +136,7 @@ impl Reactor {
         let poll = mio::Poll::new()?;
         // A stop signal writes a byte to this pipe, so a SIGTERM that arrives
         // while epoll_wait sleeps (or just before it) still wakes the loop.
-        let wakeup = common::shutdown::wakeup_fd();
+        let wakeup = common::signals::wakeup_fd();
         if wakeup >= 0 {
             poll.registry()
                 .register(&mut SourceFd(&wakeup), WAKEUP, Interest::READABLE)?;
@@ -165,7 +165,7 @@ impl Reactor {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             // A signal: the executor checks whether it was a stop request.
-            Err(err) if common::net::interrupted(&err) => return Ok(()),
+            Err(err) if common::io::interrupted(&err) => return Ok(()),
             Err(err) => return Err(err),
         }
         for event in self.events.iter() {

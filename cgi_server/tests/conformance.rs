@@ -2,9 +2,9 @@
 //! connection has a process of its own, so connections are kept and a slow
 //! client makes nobody wait.
 
-use common::testkit::{Model, Target};
+use testkit::{Model, Target};
 
-common::conformance_tests!(Target::new(
+testkit::conformance_tests!(Target::new(
     env!("CARGO_BIN_EXE_cgi_server"),
     Model::Concurrent
 ));

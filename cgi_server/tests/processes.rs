@@ -2,27 +2,15 @@
 //! child that dies harms nobody else, a failed fork is answered with 503, and
 //! no process outlives the server.
 
-use std::fs;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-use common::testkit::{Client, Server, descendants_of, get, process_state, send_signal, within};
+use testkit::procfs::{descendants, zombies_of};
+use testkit::{Client, Server, eventually, get, send_signal};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cgi_server");
-
-/// Children of `parent` that have ended but were not reaped.
-fn zombies_of(parent: u32) -> Vec<u32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| process_state(pid) == Some(('Z', parent)))
-        .collect()
-}
 
 #[test]
 fn no_zombies_after_500_connections() {
@@ -35,7 +23,7 @@ fn no_zombies_after_500_connections() {
                 for _ in 0..125 {
                     let mut client = Client::connect(addr);
                     client.send(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-                    assert_eq!(client.reply().status, 200);
+                    assert_eq!(client.response().status, 200);
                 }
             })
         })
@@ -47,7 +35,7 @@ fn no_zombies_after_500_connections() {
     // every one of them, with no new connection to wake it up.
     let pid = server.pid();
     assert!(
-        within(Duration::from_secs(3), || zombies_of(pid).is_empty()
+        eventually(Duration::from_secs(3), || zombies_of(pid).is_empty()
             && server.descendants().is_empty()),
         "zombies: {:?}, live children: {:?}",
         zombies_of(pid),
@@ -56,32 +44,35 @@ fn no_zombies_after_500_connections() {
     assert_eq!(server.get("/").status, 200);
 }
 
+/// Waits until the server has exactly `n` live children.
+fn wait_for_children(server: &Server, n: usize) {
+    assert!(
+        eventually(Duration::from_secs(2), || server.descendants().len() == n),
+        "children: {:?}",
+        server.descendants()
+    );
+}
+
 #[test]
 fn a_killed_child_harms_nobody_else() {
     let server = Server::start(BIN, &[]);
     let mut victim = server.client();
     victim.send(&get("/sleep?ms=2000"));
-    assert!(within(Duration::from_secs(2), || server
-        .descendants()
-        .len()
-        == 1));
+    wait_for_children(&server, 1);
     let doomed = server.descendants()[0];
     let mut other = server.client();
     other.send(&get("/sleep?ms=800"));
-    assert!(within(Duration::from_secs(2), || server
-        .descendants()
-        .len()
-        == 2));
+    wait_for_children(&server, 2);
 
     // SAFETY: kill(2) on a process the server forked for this test.
     unsafe {
         libc::kill(doomed as libc::pid_t, libc::SIGKILL);
     }
     victim.expect_closed();
-    assert_eq!(other.reply().text(), "slept 800 ms\n");
+    assert_eq!(other.response().text(), "slept 800 ms\n");
     assert_eq!(server.get("/").status, 200);
     assert!(
-        within(Duration::from_secs(2), || server
+        eventually(Duration::from_secs(2), || server
             .stderr()
             .contains(&format!("child {doomed} was killed by signal 9"))),
         "stderr: {}",
@@ -97,11 +88,8 @@ fn ctrl_c_to_the_whole_family_stops_it() {
     busy.send(&get("/sleep?ms=5000"));
     let mut idle = server.client();
     idle.send(&get("/"));
-    assert_eq!(idle.reply().status, 200);
-    assert!(within(Duration::from_secs(2), || server
-        .descendants()
-        .len()
-        == 2));
+    assert_eq!(idle.response().status, 200);
+    wait_for_children(&server, 2);
     let family = server.descendants();
     for &pid in family.iter().chain([server.pid()].iter()) {
         send_signal(pid, libc::SIGINT);
@@ -143,9 +131,9 @@ fn failed_fork_is_answered_503_and_serving_goes_on() {
     for _ in 0..3 {
         let mut client = Client::connect(addr);
         client.send(&get("/"));
-        let reply = client.reply();
+        let response = client.response();
         assert_eq!(
-            (reply.status, reply.header("retry-after")),
+            (response.status, response.header("retry-after")),
             (503, Some("1"))
         );
         client.expect_closed();
@@ -153,7 +141,7 @@ fn failed_fork_is_answered_503_and_serving_goes_on() {
     let pid = child.id();
     let _ = child.kill();
     let _ = child.wait();
-    assert!(descendants_of(pid).is_empty());
+    assert!(descendants(pid).is_empty());
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -19,12 +19,12 @@
 //! client gets `503` and the server goes on.
 
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{FromRawFd, IntoRawFd};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
 use common::cli::Spec;
-use common::{Config, HttpConfig, blocking, net, shutdown, workers};
+use common::turn_away::turn_away;
+use common::{Config, HttpConfig, blocking, limits, listen, signals};
 
 /// The stack of each connection's thread. The blocking loop keeps a 16 KiB
 /// read buffer and the parser's table of 64 fields on it; 128 KiB leaves room
@@ -38,35 +38,35 @@ fn main() {
         "a new thread per connection",
     ));
     // Every connection is a descriptor; this server holds as many as come.
-    net::raise_fd_limit();
-    let listener = net::listen(&config);
-    shutdown::install();
-    net::announce(&config, &listener, "a new thread per connection");
+    limits::raise_fd_limit();
+    let listener = listen::listen(&config);
+    signals::install();
+    listen::announce(&config, &listener, "a new thread per connection");
 
     // Each connection thread owns a clone of this, so the count of clones
     // beyond the first is the count of connections still being served.
     let live = Arc::new(());
-    while !shutdown::requested() {
-        match net::accept(&listener) {
+    while !signals::requested() {
+        match listen::accept(&listener) {
             Ok((stream, peer)) => {
-                let started = workers::with_stop_signals_blocked(|| {
+                let started = signals::with_stop_signals_blocked(|| {
                     start_thread(stream, peer, config.http, &live)
                 });
                 // Out of threads or memory: this client is turned away, and
                 // the next one may find room again.
                 if let Err(stream) = started {
-                    workers::turn_away(stream);
+                    turn_away(stream);
                 }
             }
             // EINTR lands here too; the loop condition then sees the signal.
-            Err(err) => net::accept_failed(config.name, &err),
+            Err(err) => listen::accept_failed(config.name, &err),
         }
     }
 
     // Stop accepting: from here new clients are refused by the kernel.
     drop(listener);
-    // Requests in flight get a moment to finish; see `workers::wait_while`.
-    workers::wait_while(|| Arc::strong_count(&live) > 1);
+    // Requests in flight get a moment to finish; see `signals::wait_while`.
+    signals::wait_while(|| Arc::strong_count(&live) > 1);
 }
 
 /// Starts a thread that serves `stream` to its end, or gives `stream` back if
@@ -77,25 +77,31 @@ fn start_thread(
     http: HttpConfig,
     live: &Arc<()>,
 ) -> Result<(), TcpStream> {
-    // The thread receives the socket as a bare descriptor: if the thread
-    // cannot be created, std drops the closure, and a `TcpStream` inside it
-    // would be closed before the client got its 503.
-    let fd = stream.into_raw_fd();
+    // The socket waits in a slot that the new thread empties. If the thread
+    // cannot be created, std drops the closure, and a socket moved into it
+    // would be closed before the client got its 503; from the slot, the
+    // acceptor takes it back.
+    let slot = Arc::new(Mutex::new(Some(stream)));
+    let handed_over = Arc::clone(&slot);
     let live = Arc::clone(live);
     let started = thread::Builder::new()
         .name(peer.to_string())
         .stack_size(STACK_SIZE)
         .spawn(move || {
-            // SAFETY: the acceptor gave up `fd` to this thread alone.
-            let stream = unsafe { TcpStream::from_raw_fd(fd) };
-            blocking::serve_connection(stream, peer, &http, thread::sleep);
+            let stream = take(&handed_over);
+            if let Some(stream) = stream {
+                blocking::serve_connection(stream, peer, &http);
+            }
             // Out of the count of live connections (a panic would drop it too).
             drop(live);
         });
     match started {
         Ok(_) => Ok(()),
-        // SAFETY: no thread was created, so the closure never ran and `fd`
-        // is still open and still ours.
-        Err(_) => Err(unsafe { TcpStream::from_raw_fd(fd) }),
+        // No thread was created, so the closure never ran: the socket is still there.
+        Err(_) => take(&slot).map_or(Ok(()), Err),
     }
+}
+
+fn take(slot: &Mutex<Option<TcpStream>>) -> Option<TcpStream> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner).take()
 }

@@ -2,15 +2,18 @@
 //!
 //! The calling thread (or process) belongs to this one connection until it
 //! closes. Timeouts are socket options (`SO_RCVTIMEO`, `SO_SNDTIMEO`), so a
-//! silent client costs a blocked thread for at most the configured timeout.
+//! silent client costs a blocked thread for at most the configured timeout,
+//! and a delayed response (`/sleep`) is a `thread::sleep`: the thread can do
+//! nothing else meanwhile. That is the whole cost of blocking.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::net::{interrupted, timed_out};
+use crate::io::{interrupted, timed_out};
 use crate::session::{Action, Session};
-use crate::{HttpConfig, shutdown};
+use crate::{HttpConfig, signals};
 
 /// Bytes read per `read` call.
 const READ_CHUNK: usize = 16 * 1024;
@@ -19,17 +22,7 @@ const READ_CHUNK: usize = 16 * 1024;
 const TIMEOUT_SLACK: Duration = Duration::from_millis(50);
 
 /// Serves one connection until it closes, fails, or the server is stopping.
-///
-/// `wait` is how this strategy waits for a delayed response (`/sleep`): a
-/// blocking strategy passes `std::thread::sleep`.
-pub fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    config: &HttpConfig,
-    mut wait: impl FnMut(Duration),
-) {
-    // Responses are written whole; Nagle's algorithm would only delay them.
-    let _ = stream.set_nodelay(true);
+pub fn serve_connection(stream: TcpStream, peer: SocketAddr, config: &HttpConfig) {
     // A client that stops reading must not hold this thread forever.
     let _ = stream.set_write_timeout(Some(config.limits.idle_timeout));
     let mut session = Session::new(*config, peer, Instant::now());
@@ -52,7 +45,7 @@ pub fn serve_connection(
                     Ok(n) => session.received(&buf[..n], Instant::now()),
                     // The deadline passed: next() decides between 408 and closing.
                     Err(err) if timed_out(&err) => {}
-                    Err(err) if interrupted(&err) && !shutdown::requested() => {}
+                    Err(err) if interrupted(&err) && !signals::requested() => {}
                     // Reset by the peer, or the server is stopping.
                     Err(_) => return,
                 }
@@ -60,11 +53,13 @@ pub fn serve_connection(
             Action::Write => match stream.write(session.output()) {
                 Ok(0) => return,
                 Ok(n) => session.written(n),
-                Err(err) if interrupted(&err) && !shutdown::requested() => {}
+                Err(err) if interrupted(&err) && !signals::requested() => {}
                 // The peer is gone, or stopped reading for a whole idle timeout.
                 Err(_) => return,
             },
-            Action::Sleep { until } => wait(until.saturating_duration_since(now)),
+            // The stand-in for a slow database call: this thread waits, and
+            // with it everything this thread could otherwise be doing.
+            Action::Sleep { until } => thread::sleep(until.saturating_duration_since(now)),
             Action::HalfClose => {
                 let _ = stream.shutdown(Shutdown::Write);
             }

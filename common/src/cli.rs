@@ -8,10 +8,11 @@
 //! `--workers` and `--queue` exist only where the strategy has them. Bad
 //! arguments print one line naming the problem and exit with status 2.
 
+use std::io::Write as _;
 use std::process;
 use std::time::Duration;
 
-use crate::{HttpConfig, Limits};
+use crate::{Config, HttpConfig, Limits, log};
 
 /// What a server accepts on its command line.
 #[derive(Clone, Copy, Debug)]
@@ -48,19 +49,6 @@ impl Spec {
     }
 }
 
-/// A server's settings, from its command line.
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub name: &'static str,
-    pub host: String,
-    pub port: u16,
-    /// The worker count (1 where the strategy has no workers).
-    pub workers: usize,
-    /// The hand-off queue's capacity (0 where the strategy has none).
-    pub queue: usize,
-    pub http: HttpConfig,
-}
-
 impl Config {
     /// Parses `std::env::args()`; prints help and exits 0 on `--help`, prints
     /// the problem and exits 2 on a bad argument.
@@ -68,11 +56,12 @@ impl Config {
         match Config::parse(spec, std::env::args().skip(1)) {
             Ok(config) => config,
             Err(Exit::Help) => {
-                print!("{}", usage(&spec));
+                // `print!` would panic if stdout were closed; nobody would read it anyway.
+                let _ = std::io::stdout().write_all(usage(&spec).as_bytes());
                 process::exit(0);
             }
             Err(Exit::Bad(message)) => {
-                eprintln!("{}: {message} (see --help)", spec.name);
+                log::line(format_args!("{}: {message} (see --help)", spec.name));
                 process::exit(2);
             }
         }
@@ -80,18 +69,13 @@ impl Config {
 
     /// Parses arguments without touching the process, for tests.
     pub fn parse(spec: Spec, args: impl IntoIterator<Item = String>) -> Result<Config, Exit> {
-        let defaults = Limits::default();
         let mut config = Config {
             name: spec.name,
             host: "127.0.0.1".to_string(),
             port: 8080,
-            workers: spec.workers.unwrap_or(1),
-            queue: spec.queue.unwrap_or(0),
-            http: HttpConfig {
-                limits: defaults,
-                verbose: false,
-                persistent: true,
-            },
+            workers: spec.workers,
+            queue: spec.queue,
+            http: HttpConfig::default(),
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -114,10 +98,10 @@ impl Config {
                 "--host" => config.host = value("an address")?,
                 "--port" => config.port = number(&flag, &value("a port")?, 0, 65535)? as u16,
                 "--workers" if spec.workers.is_some() => {
-                    config.workers = number(&flag, &value("a count")?, 1, 10_000)? as usize;
+                    config.workers = Some(number(&flag, &value("a count")?, 1, 10_000)? as usize);
                 }
                 "--queue" if spec.queue.is_some() => {
-                    config.queue = number(&flag, &value("a count")?, 1, 1_000_000)? as usize;
+                    config.queue = Some(number(&flag, &value("a count")?, 1, 1_000_000)? as usize);
                 }
                 "--header-timeout" => {
                     config.http.limits.header_timeout = seconds(&flag, &value("seconds")?)?;
@@ -208,8 +192,13 @@ mod tests {
         let spec = Spec::new("t", "test").workers(4);
         let config = parse(spec, &[]).unwrap();
         assert_eq!(
-            (config.host.as_str(), config.port, config.workers),
-            ("127.0.0.1", 8080, 4)
+            (
+                config.host.as_str(),
+                config.port,
+                config.workers,
+                config.queue
+            ),
+            ("127.0.0.1", 8080, Some(4), None)
         );
         let config = parse(
             spec,
@@ -225,7 +214,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (config.port, config.workers, config.http.verbose),
-            (0, 8, true)
+            (0, Some(8), true)
         );
         assert_eq!(config.http.limits.idle_timeout, Duration::from_millis(500));
     }

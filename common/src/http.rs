@@ -4,11 +4,10 @@
 //! connection has received so far; [`Response::write_to`] appends a whole
 //! response to an output buffer, so that a server can send it with one write.
 
-use std::cell::Cell;
 use std::io::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::Limits;
+use crate::date::with_date;
 
 /// Header slots offered to httparse; a request with more fields gets 431.
 pub const MAX_HEADERS: usize = 64;
@@ -16,7 +15,6 @@ pub const MAX_HEADERS: usize = 64;
 /// The statuses this project sends. Each one has a single, fixed status line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
-    Continue,
     Ok,
     BadRequest,
     NotFound,
@@ -25,7 +23,6 @@ pub enum Status {
     ContentTooLarge,
     ExpectationFailed,
     HeaderFieldsTooLarge,
-    InternalServerError,
     NotImplemented,
     ServiceUnavailable,
     VersionNotSupported,
@@ -34,7 +31,6 @@ pub enum Status {
 impl Status {
     pub fn code(self) -> u16 {
         match self {
-            Status::Continue => 100,
             Status::Ok => 200,
             Status::BadRequest => 400,
             Status::NotFound => 404,
@@ -43,7 +39,6 @@ impl Status {
             Status::ContentTooLarge => 413,
             Status::ExpectationFailed => 417,
             Status::HeaderFieldsTooLarge => 431,
-            Status::InternalServerError => 500,
             Status::NotImplemented => 501,
             Status::ServiceUnavailable => 503,
             Status::VersionNotSupported => 505,
@@ -52,7 +47,6 @@ impl Status {
 
     pub fn reason(self) -> &'static str {
         match self {
-            Status::Continue => "Continue",
             Status::Ok => "OK",
             Status::BadRequest => "Bad Request",
             Status::NotFound => "Not Found",
@@ -61,7 +55,6 @@ impl Status {
             Status::ContentTooLarge => "Content Too Large",
             Status::ExpectationFailed => "Expectation Failed",
             Status::HeaderFieldsTooLarge => "Request Header Fields Too Large",
-            Status::InternalServerError => "Internal Server Error",
             Status::NotImplemented => "Not Implemented",
             Status::ServiceUnavailable => "Service Unavailable",
             Status::VersionNotSupported => "HTTP Version Not Supported",
@@ -432,75 +425,6 @@ impl<'a> Response<'a> {
 /// The interim answer to `Expect: 100-continue`.
 pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// The bytes of a complete `503 Service Unavailable` that closes the
-/// connection, for servers that turn a client away before reading from it.
-pub fn overloaded_response(retry_after: u32) -> Vec<u8> {
-    let mut out = Vec::with_capacity(192);
-    let mut response = Response::new(
-        Status::ServiceUnavailable,
-        Body::Static(b"503 server is at capacity, try again\n"),
-    );
-    response.retry_after = Some(retry_after);
-    response.write_to(&mut out, false, false);
-    out
-}
-
-const DATE_LEN: usize = 29; // "Sun, 06 Nov 1994 08:49:37 GMT"
-
-thread_local! {
-    /// The `Date` value of the current second, per thread: formatting it costs
-    /// more than the rest of a small response, and it changes once a second.
-    static DATE: Cell<(u64, [u8; DATE_LEN])> = const { Cell::new((u64::MAX, [0; DATE_LEN])) };
-}
-
-/// Calls `f` with the current `Date` value in IMF-fixdate form.
-pub fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    DATE.with(|cell| {
-        let (second, mut text) = cell.get();
-        if second != now {
-            text = http_date(now);
-            cell.set((now, text));
-        }
-        f(&text)
-    })
-}
-
-/// Formats seconds since 1970 as an IMF-fixdate (RFC 9110, section 5.6.7).
-pub fn http_date(unix_seconds: u64) -> [u8; DATE_LEN] {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = unix_seconds / 86_400;
-    let secs = unix_seconds % 86_400;
-    // Civil date from a day count, after Howard Hinnant's `civil_from_days`.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let mut text = [0u8; DATE_LEN];
-    let _ = write!(
-        &mut text[..],
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
-        DAYS[(days % 7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,13 +534,6 @@ mod tests {
         assert_eq!(find_head_end(b"GET / HTTP/1.1\n\nrest", 0), Some(16));
         assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n", 0), None);
         assert_eq!(find_head_end(b"\n", 0), None);
-    }
-
-    #[test]
-    fn dates_are_imf_fixdate() {
-        assert_eq!(&http_date(784_111_777), b"Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(&http_date(0), b"Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(&http_date(1_709_164_800), b"Thu, 29 Feb 2024 00:00:00 GMT");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Child processes, for the strategies that fork: start one, reap the ones
-//! that ended, stop the rest.
+//! Child processes, for the strategies that fork: start one, learn when one
+//! ends, reap it, stop the rest.
 //!
 //! The `fork` call itself stays in each server's `main.rs`, where the reader
 //! should see it; this module holds what every forking parent needs around it.
@@ -7,9 +7,13 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::signals;
 
 /// A process id, as the kernel hands it out.
 pub type Pid = libc::pid_t;
@@ -92,15 +96,6 @@ impl fmt::Display for Ended {
     }
 }
 
-/// Whether [`Children::reap`] may wait for a child to end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wait {
-    /// Only collect a child that has already ended (`WNOHANG`).
-    No,
-    /// Sleep until one ends, or a signal interrupts the wait.
-    Yes,
-}
-
 /// The children a parent has started and not yet reaped.
 ///
 /// A child that ends stays a zombie (its pid and exit status kept by the
@@ -124,13 +119,23 @@ impl Children {
         self.live.len()
     }
 
-    /// Collects one child that ended and says which and how; `None` when
-    /// there is none (yet), or a signal interrupted the wait.
-    pub fn reap(&mut self, wait: Wait) -> Option<(Pid, Ended)> {
-        let flags = match wait {
-            Wait::No => libc::WNOHANG,
-            Wait::Yes => 0,
-        };
+    /// Collects one child that has already ended, without waiting, and says
+    /// which and how; `None` when none has.
+    ///
+    /// Each call makes the kernel walk this parent's list of children, so a
+    /// parent with thousands should call it only after SIGCHLD (see
+    /// [`wake_when_a_child_ends`]), not after every connection.
+    pub fn reap_ended(&mut self) -> Option<(Pid, Ended)> {
+        self.reap(libc::WNOHANG)
+    }
+
+    /// Sleeps until a child ends and collects it; `None` if a signal
+    /// interrupted the wait.
+    pub fn wait_for_one(&mut self) -> Option<(Pid, Ended)> {
+        self.reap(0)
+    }
+
+    fn reap(&mut self, flags: libc::c_int) -> Option<(Pid, Ended)> {
         let mut status = 0;
         // SAFETY: waitpid writes one int through a pointer to a live local.
         let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
@@ -157,7 +162,7 @@ impl Children {
         self.signal_all(libc::SIGTERM);
         let deadline = Instant::now() + patience;
         while self.count() > 0 && Instant::now() < deadline {
-            if self.reap(Wait::No).is_none() {
+            if self.reap_ended().is_none() {
                 thread::sleep(Duration::from_millis(5));
             }
         }
@@ -165,7 +170,7 @@ impl Children {
         // A SIGKILLed child ends at once; a `None` from this wait is a signal
         // that interrupted it, and the loop waits again.
         while self.count() > 0 {
-            self.reap(Wait::Yes);
+            self.wait_for_one();
         }
     }
 
@@ -178,4 +183,43 @@ impl Children {
             }
         }
     }
+}
+
+/// Set by the SIGCHLD handler, cleared by [`a_child_ended`].
+static CHILD_ENDED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_child_ended(_signal: libc::c_int) {
+    CHILD_ENDED.store(true, Ordering::SeqCst);
+}
+
+/// Makes the kernel tell this parent, sleeping in `accept` on `listener`,
+/// when a child has ended: SIGCHLD sets a flag ([`a_child_ended`]) and, as
+/// its handler is installed without `SA_RESTART`, interrupts the `accept`
+/// (EINTR), so that zombies are reaped even when no client comes.
+///
+/// A child that ends after the parent looked at the flag but before its
+/// `accept` started would still wait for the next client; a receive timeout
+/// on the listening socket, which Linux applies to `accept`, bounds that
+/// wait to `at_most`.
+pub fn wake_when_a_child_ends(listener: &impl AsRawFd, at_most: Duration) {
+    signals::set_handler(libc::SIGCHLD, on_child_ended);
+    let timeout = libc::timeval {
+        tv_sec: at_most.as_secs() as libc::time_t,
+        tv_usec: at_most.subsec_micros() as libc::suseconds_t,
+    };
+    // SAFETY: setsockopt reads a live timeval of the size given.
+    unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const timeout).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        );
+    }
+}
+
+/// Whether a child has ended since the last call (see [`wake_when_a_child_ends`]).
+pub fn a_child_ended() -> bool {
+    CHILD_ENDED.swap(false, Ordering::SeqCst)
 }

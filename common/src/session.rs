@@ -18,13 +18,12 @@
 //! Every strategy in this project drives the same session; they differ only
 //! in how they wait for `Read`, `Write` and `Sleep`.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::HttpConfig;
 use crate::app::{self, Reply};
 use crate::http::{self, CONTINUE, Parsed, Response};
+use crate::{HttpConfig, log};
 
 /// What the connection needs next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,11 +251,6 @@ impl Session {
         self.state = State::Closed;
     }
 
-    /// The peer's address, as given at accept.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
     fn unsent(&self) -> usize {
         self.output.len() - self.sent
     }
@@ -320,7 +314,7 @@ impl Session {
             let status = match &reply {
                 Reply::Now(response) | Reply::After(_, response) => response.status.code(),
             };
-            log_request(self.peer, &head, status);
+            log::request(self.peer, &head, status);
         }
         match reply {
             Reply::Now(response) => {
@@ -344,12 +338,7 @@ impl Session {
     /// Answers with an error and closes, reading out what the client still sends.
     fn refuse(&mut self, rejected: http::Reject) {
         if self.config.verbose {
-            log_line(format_args!(
-                "{} refused: {} {}",
-                self.peer,
-                rejected.status.code(),
-                rejected.reason
-            ));
+            log::refused(self.peer, &rejected);
         }
         Response::rejected(rejected).write_to(&mut self.output, false, false);
         self.input.clear();
@@ -388,39 +377,14 @@ impl Session {
     }
 }
 
-fn log_request(peer: SocketAddr, head: &http::Head<'_>, status: u16) {
-    let query_mark = if head.query.is_empty() { "" } else { "?" };
-    log_line(format_args!(
-        "{peer} \"{} {}{query_mark}{} HTTP/1.{}\" {status}",
-        head.method_name, head.path, head.query, head.minor_version
-    ));
-}
-
-/// Writes one line to stderr with one `write`, so that lines from several
-/// threads or processes never interleave.
-pub fn log_line(args: std::fmt::Arguments<'_>) {
-    let mut line = Vec::with_capacity(128);
-    let _ = line.write_fmt(args);
-    line.push(b'\n');
-    let _ = std::io::stderr().write_all(&line);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Limits;
 
     fn session() -> (Session, Instant) {
         let now = Instant::now();
-        let config = HttpConfig {
-            limits: Limits::default(),
-            verbose: false,
-            persistent: true,
-        };
-        (
-            Session::new(config, "127.0.0.1:1".parse().unwrap(), now),
-            now,
-        )
+        let peer = "127.0.0.1:1".parse().unwrap();
+        (Session::new(HttpConfig::default(), peer, now), now)
     }
 
     /// Feeds `input`, then collects what the session writes until it wants

@@ -86,7 +86,7 @@ fn main() {
         eprintln!("connhold: {message}\n{usage}");
         process::exit(2);
     });
-    let limit = common::net::raise_fd_limit();
+    let limit = common::limits::raise_fd_limit().soft;
     println!(
         "connhold: {} connections to {} at {}/s from {} source addresses (open-file limit {limit})",
         options.connections, options.target, options.rate, options.sources

@@ -49,8 +49,8 @@ fn main() -> io::Result<()> {
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; 64 * 1024];
     // SIGTERM interrupts the poll (EINTR) and ends the loop, exit status 0.
-    common::shutdown::install();
-    while !common::shutdown::requested() {
+    common::signals::install();
+    while !common::signals::requested() {
         if let Err(err) = poll.poll(&mut events, None) {
             if err.kind() == io::ErrorKind::Interrupted {
                 continue;

@@ -26,8 +26,8 @@ use std::process;
 use std::time::{Duration, Instant};
 
 use common::cli::Spec;
-use common::net::{self, interrupted, would_block};
-use common::{Action, Config, HttpConfig, Session, shutdown};
+use common::io::{interrupted, would_block};
+use common::{Action, Config, HttpConfig, Session, limits, listen, log, signals};
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::unix::SourceFd;
@@ -51,17 +51,17 @@ fn main() {
     ));
     // Every connection is a descriptor; the default soft limit (often 1024)
     // would cap this server long before its CPU does.
-    let fd_limit = net::raise_fd_limit();
-    let listener = net::listen(&config);
-    shutdown::install();
-    net::announce(
+    let fd_limit = limits::raise_fd_limit().soft;
+    let listener = listen::listen(&config);
+    signals::install();
+    listen::announce(
         &config,
         &listener,
         &format!("one thread, epoll event loop via mio, open-file limit {fd_limit}"),
     );
     let result = Server::new(listener, &config).and_then(|mut server| server.run());
     if let Err(err) = result {
-        eprintln!("{}: event loop failed: {err}", config.name);
+        log::line(format_args!("{}: event loop failed: {err}", config.name));
         process::exit(1);
     }
 }
@@ -89,7 +89,7 @@ impl Server {
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         // A signal that lands just before `poll` would not interrupt it; the
         // byte the handler writes to this pipe wakes it all the same.
-        let wakeup = shutdown::wakeup_fd();
+        let wakeup = signals::wakeup_fd();
         if wakeup >= 0 {
             poll.registry()
                 .register(&mut SourceFd(&wakeup), STOP, Interest::READABLE)?;
@@ -110,7 +110,7 @@ impl Server {
     /// the connections that can move.
     fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(EVENTS);
-        while !shutdown::requested() {
+        while !signals::requested() {
             let timeout = self
                 .next_deadline()
                 .map(|at| at.saturating_duration_since(Instant::now()));
@@ -162,21 +162,19 @@ impl Server {
             return;
         }
         loop {
-            match self.listener.accept() {
-                Ok((stream, peer)) => {
-                    self.open(stream, peer, now);
-                }
+            match listen::accept_nonblocking(&self.listener) {
+                Ok((stream, peer)) => self.open(TcpStream::from_std(stream), peer, now),
                 Err(err) if would_block(&err) => return,
                 Err(err) => {
                     // A client gave up while queued, or a signal: next one.
-                    let Some(pause) = net::accept_pause(&err) else {
+                    let Some(pause) = listen::accept_pause(&err) else {
                         continue;
                     };
                     // Out of descriptors (EMFILE) or memory. The listener stays
                     // readable but, edge-triggered, raises no new event; and
                     // retrying at once would fail at once, spinning the CPU.
                     // So rest a moment: the retry is a deadline like any other.
-                    net::complain_accept_failed(self.name, &err);
+                    listen::complain_accept_failed(self.name, &err);
                     self.accept_resume = Some(now + pause);
                     return;
                 }
@@ -185,8 +183,6 @@ impl Server {
     }
 
     fn open(&mut self, mut stream: TcpStream, peer: SocketAddr, now: Instant) {
-        // Responses are written whole; Nagle's algorithm would only delay them.
-        let _ = stream.set_nodelay(true);
         let slot = self.connections.next_slot();
         let registry = self.poll.registry();
         if registry

@@ -18,13 +18,13 @@
 //! chapter (`multiplexingio_server`).
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process;
 use std::time::{Duration, Instant};
 
 use common::cli::Spec;
-use common::net::{self, interrupted, would_block};
-use common::{Action, Config, HttpConfig, Session, shutdown};
+use common::io::{interrupted, would_block};
+use common::{Action, Config, HttpConfig, Session, limits, listen, log, signals};
 
 /// One read buffer serves every connection: a read lands here and the
 /// session keeps only the bytes it has not used yet, so an idle connection
@@ -38,19 +38,19 @@ fn main() {
     ));
     // Every connection is a descriptor; the default soft limit (often 1024)
     // would cap this server long before its CPU does.
-    let fd_limit = net::raise_fd_limit();
-    let listener = net::listen(&config);
+    let fd_limit = limits::raise_fd_limit().soft;
+    let listener = listen::listen(&config);
     // A blocking accept would wait for the next client while every
     // connection already accepted waited for it.
     if let Err(err) = listener.set_nonblocking(true) {
-        eprintln!(
+        log::line(format_args!(
             "{}: cannot make the listener non-blocking: {err}",
             config.name
-        );
+        ));
         process::exit(1);
     }
-    shutdown::install();
-    net::announce(
+    signals::install();
+    listen::announce(
         &config,
         &listener,
         &format!("one thread busy-polling non-blocking sockets, open-file limit {fd_limit}"),
@@ -61,7 +61,7 @@ fn main() {
     let mut buf = vec![0u8; READ_BUFFER];
     // The whole strategy: try everything, then try everything again. Nothing
     // in this loop ever waits, so it never rests, even with no client at all.
-    while !shutdown::requested() {
+    while !signals::requested() {
         acceptor.accept_all(&mut connections, &config.http, Instant::now());
         // The clock is read per connection: a long `/cpu` answered for one
         // must not make the deadlines of the next start in the past.
@@ -158,46 +158,30 @@ impl Acceptor {
         }
         self.resume_at = None;
         loop {
-            match net::accept(&self.listener) {
-                Ok((stream, peer)) => {
-                    if let Some(conn) = open(stream, peer, http, now) {
-                        connections.push(conn);
-                    }
-                }
+            // The new socket is non-blocking too: a blocking read on it
+            // would stall every other connection.
+            match listen::accept_nonblocking(&self.listener) {
+                Ok((stream, peer)) => connections.push(Connection {
+                    stream,
+                    session: Session::new(*http, peer, now),
+                    write_deadline: None,
+                    write_patience: http.limits.idle_timeout,
+                }),
                 // Nobody is waiting to connect.
                 Err(err) if would_block(&err) => return,
                 Err(err) => {
                     // A client gave up while queued, or a signal: next one.
-                    let Some(pause) = net::accept_pause(&err) else {
+                    let Some(pause) = listen::accept_pause(&err) else {
                         continue;
                     };
                     // Out of descriptors (EMFILE) or memory: trying again at
                     // once would fail again at once. Leave new clients queued
                     // for a moment and keep serving the ones we have.
-                    net::complain_accept_failed(self.name, &err);
+                    listen::complain_accept_failed(self.name, &err);
                     self.resume_at = Some(now + pause);
                     return;
                 }
             }
         }
     }
-}
-
-/// Makes a new connection's socket non-blocking (accept does not), or
-/// drops it if that fails: a blocking socket would stall the whole loop.
-fn open(
-    stream: TcpStream,
-    peer: SocketAddr,
-    http: &HttpConfig,
-    now: Instant,
-) -> Option<Connection> {
-    stream.set_nonblocking(true).ok()?;
-    // Responses are written whole; Nagle's algorithm would only delay them.
-    let _ = stream.set_nodelay(true);
-    Some(Connection {
-        stream,
-        session: Session::new(*http, peer, now),
-        write_deadline: None,
-        write_patience: http.limits.idle_timeout,
-    })
 }

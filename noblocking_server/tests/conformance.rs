@@ -1,8 +1,8 @@
 //! The shared conformance kit, with the concurrent expectations.
 
-use common::testkit::{Model, Target};
+use testkit::{Model, Target};
 
-common::conformance_tests!(Target::new(
+testkit::conformance_tests!(Target::new(
     env!("CARGO_BIN_EXE_noblocking_server"),
     Model::Concurrent
 ));

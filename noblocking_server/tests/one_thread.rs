@@ -2,29 +2,9 @@
 //! a sleep, not let idle connections delay a new one, and survive running
 //! out of descriptors. (It spins the CPU while doing so: that is the model.)
 
-use std::time::Duration;
+use testkit::{Model, Target};
 
-use common::loadkit;
-use common::testkit::{Model, Target};
-
-const TARGET: Target = Target::new(env!("CARGO_BIN_EXE_noblocking_server"), Model::Concurrent);
-
-#[test]
-fn hundred_sleeps_overlap() {
-    loadkit::sleeps_overlap(
-        &TARGET,
-        100,
-        Duration::from_millis(200),
-        Duration::from_secs(2),
-    );
-}
-
-#[test]
-fn thousand_idle_connections_do_not_delay_a_new_one() {
-    loadkit::idle_crowd_does_not_delay(&TARGET, 1000, Duration::from_millis(500));
-}
-
-#[test]
-fn survives_running_out_of_descriptors() {
-    loadkit::survives_running_out_of_descriptors(&TARGET, None);
-}
+testkit::one_thread_tests!(
+    Target::new(env!("CARGO_BIN_EXE_noblocking_server"), Model::Concurrent),
+    None
+);

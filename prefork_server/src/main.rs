@@ -4,7 +4,8 @@
 //! (default: one per CPU) and from then on only supervises: when a worker
 //! dies, it starts another in its place. Each worker runs simple_server's
 //! loop on the shared listening socket: accept a connection, serve it to the
-//! end, accept the next. The kernel gives each new connection to one of the
+//! end, accept the next; but where simple_server closes after one answer,
+//! a worker keeps the connection for as long as the client does. The kernel gives each new connection to one of the
 //! workers waiting in `accept`. This is Apache's prefork MPM and gunicorn's
 //! sync workers.
 //!
@@ -28,9 +29,8 @@ use std::thread;
 use std::time::Duration;
 
 use common::cli::{self, Spec};
-use common::process::{self, Children, Fork, Pid, Wait};
-use common::session::log_line;
-use common::{Config, HttpConfig, blocking, net, shutdown};
+use common::process::{self, Children, Fork, Pid};
+use common::{Config, HttpConfig, blocking, listen, log, signals};
 
 const NAME: &str = "prefork_server";
 
@@ -43,34 +43,35 @@ fn main() {
     let config = Config::from_args(
         Spec::new(NAME, "N processes forked at start, each calling accept").workers(cli::cpus()),
     );
-    let listener = net::listen(&config);
-    shutdown::install();
-    let mut pool = Pool::new(config.workers);
-    for id in 0..config.workers {
+    let workers = config.workers.expect("the spec declares --workers");
+    let listener = listen::listen(&config);
+    signals::install();
+    let mut pool = Pool::new(workers);
+    for id in 0..workers {
         if let Err(err) = pool.start(id, &listener, &config.http) {
-            eprintln!("{NAME}: cannot start worker {id}: {err}");
-            pool.children.stop_all(shutdown::GRACE / 2);
+            log::line(format_args!("{NAME}: cannot start worker {id}: {err}"));
+            pool.children.stop_all(signals::GRACE / 2);
             exit(1);
         }
     }
-    let model = format!("prefork, {} worker processes", config.workers);
-    net::announce(&config, &listener, &model);
+    let model = format!("prefork, {workers} worker processes");
+    listen::announce(&config, &listener, &model);
 
     // The parent's whole job from here on: sleep until a worker dies, and
     // put another in its place.
-    while !shutdown::requested() {
+    while !signals::requested() {
         // `None`: a signal interrupted the wait; the loop condition decides.
-        let Some((pid, ended)) = pool.children.reap(Wait::Yes) else {
+        let Some((pid, ended)) = pool.children.wait_for_one() else {
             continue;
         };
         if let Some(id) = pool.place_of(pid) {
-            log_line(format_args!(
+            log::line(format_args!(
                 "{NAME}: worker {id} (pid {pid}) {ended}; starting another"
             ));
             pool.replace(id, &listener, &config.http);
         }
     }
-    pool.children.stop_all(shutdown::GRACE / 2);
+    pool.children.stop_all(signals::GRACE / 2);
 }
 
 /// The worker processes, by place: worker `id` is process `pids[id]`.
@@ -104,11 +105,11 @@ impl Pool {
     /// Starts a new worker `id`, trying again for as long as fork fails
     /// (out of memory or processes) and the server is not stopping.
     fn replace(&mut self, id: usize, listener: &TcpListener, http: &HttpConfig) {
-        while !shutdown::requested() {
+        while !signals::requested() {
             thread::sleep(RESTART_PAUSE);
             match self.start(id, listener, http) {
                 Ok(()) => return,
-                Err(err) => log_line(format_args!("{NAME}: cannot start worker {id}: {err}")),
+                Err(err) => log::line(format_args!("{NAME}: cannot start worker {id}: {err}")),
             }
         }
     }
@@ -118,26 +119,27 @@ impl Pool {
     }
 }
 
-/// One worker: simple_server's loop, run by N processes on one socket.
-/// Blocking `accept` on a shared socket wakes one waiting worker per
-/// connection, not all of them.
+/// One worker: simple_server's loop, run by N processes on one socket, but
+/// with keep-alive on: a worker belongs to its connection until the client
+/// closes it or leaves it idle. Blocking `accept` on a shared socket wakes
+/// one waiting worker per connection, not all of them.
 fn worker(id: usize, listener: &TcpListener, http: &HttpConfig) {
     let mut served: u64 = 0;
-    while !shutdown::requested() {
-        match net::accept(listener) {
+    while !signals::requested() {
+        match listen::accept(listener) {
             Ok((stream, peer)) => {
                 served += 1;
                 // This process belongs to this one connection until it closes,
                 // a delayed response included.
-                blocking::serve_connection(stream, peer, http, thread::sleep);
+                blocking::serve_connection(stream, peer, http);
             }
             // EINTR lands here too; the loop condition then sees the signal.
-            Err(err) => net::accept_failed(NAME, &err),
+            Err(err) => listen::accept_failed(NAME, &err),
         }
     }
     // How evenly the kernel spread the connections, for the chapter and the
     // benchmark's log.
-    log_line(format_args!(
+    log::line(format_args!(
         "{NAME}: worker {id} (pid {}) served {served} connections",
         process::id()
     ));

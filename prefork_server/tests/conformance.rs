@@ -2,8 +2,8 @@
 //! workers: the kit holds up to three connections open at once, and a
 //! kept-alive connection occupies a whole worker.
 
-use common::testkit::{Model, Target};
+use testkit::{Model, Target};
 
-common::conformance_tests!(
+testkit::conformance_tests!(
     Target::new(env!("CARGO_BIN_EXE_prefork_server"), Model::Concurrent).args(&["--workers", "4"])
 );

@@ -5,7 +5,7 @@
 use std::thread;
 use std::time::Duration;
 
-use common::testkit::{Client, Server, get, send_signal, within};
+use testkit::{Client, Server, eventually, get, send_signal};
 
 const BIN: &str = env!("CARGO_BIN_EXE_prefork_server");
 
@@ -27,7 +27,7 @@ fn a_killed_worker_is_replaced() {
     assert_eq!(before.len(), 2);
     send_signal(before[0], libc::SIGKILL);
     assert!(
-        within(Duration::from_secs(3), || {
+        eventually(Duration::from_secs(3), || {
             let now = server.descendants();
             now.len() == 2 && !now.contains(&before[0])
         }),
@@ -45,10 +45,10 @@ fn a_killed_worker_is_replaced() {
     // Both places serve: two clients held open at once are both answered.
     let mut first = server.client();
     first.send(&get("/"));
-    assert_eq!(first.reply().status, 200);
+    assert_eq!(first.response().status, 200);
     let mut second = server.client();
     second.send(&get("/"));
-    assert_eq!(second.reply().status, 200);
+    assert_eq!(second.response().status, 200);
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn n_workers_serve_n_clients_at_once() {
     let mut held = [server.client(), server.client()];
     for client in &mut held {
         client.send(&get("/"));
-        assert_eq!(client.reply().status, 200);
+        assert_eq!(client.response().status, 200);
     }
     // Both workers are held by kept-alive connections: a third client is
     // accepted by the kernel but waits for a worker.
@@ -72,7 +72,7 @@ fn n_workers_serve_n_clients_at_once() {
     );
     third.stream.set_nonblocking(false).expect("blocking");
     drop(held);
-    assert_eq!(third.reply().status, 200);
+    assert_eq!(third.response().status, 200);
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn each_worker_reports_its_connections_at_exit() {
     for _ in 0..40 {
         let mut client = Client::connect(server.addr);
         client.send(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-        assert_eq!(client.reply().status, 200);
+        assert_eq!(client.response().status, 200);
     }
     server.signal(libc::SIGTERM);
     let status = server.wait_exit(Duration::from_secs(2));
@@ -112,7 +112,7 @@ fn ctrl_c_to_the_whole_family_stops_it() {
     busy.send(&get("/sleep?ms=5000"));
     let mut idle = server.client();
     idle.send(&get("/"));
-    assert_eq!(idle.reply().status, 200);
+    assert_eq!(idle.response().status, 200);
     thread::sleep(Duration::from_millis(100));
     let family = server.descendants();
     assert_eq!(family.len(), 3);

@@ -14,10 +14,8 @@
 //! says `Connection: close`: honouring keep-alive would let one idle client
 //! lock out all the others for the whole idle timeout.
 
-use std::thread;
-
 use common::cli::Spec;
-use common::{Config, blocking, net, shutdown};
+use common::{Config, blocking, listen, signals};
 
 fn main() {
     let config = Config::from_args(Spec::new(
@@ -26,17 +24,17 @@ fn main() {
     ));
     let mut http = config.http;
     http.persistent = false;
-    let listener = net::listen(&config);
-    shutdown::install();
-    net::announce(&config, &listener, "iterative, one connection at a time");
+    let listener = listen::listen(&config);
+    signals::install();
+    listen::announce(&config, &listener, "iterative, one connection at a time");
 
-    while !shutdown::requested() {
-        match net::accept(&listener) {
+    while !signals::requested() {
+        match listen::accept(&listener) {
             // The whole strategy is this line: serve, and only then accept again.
             // A delayed response blocks the only thread there is.
-            Ok((stream, peer)) => blocking::serve_connection(stream, peer, &http, thread::sleep),
+            Ok((stream, peer)) => blocking::serve_connection(stream, peer, &http),
             // EINTR lands here too; the loop condition then sees the signal.
-            Err(err) => net::accept_failed(config.name, &err),
+            Err(err) => listen::accept_failed(config.name, &err),
         }
     }
 }

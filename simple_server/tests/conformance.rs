@@ -1,9 +1,9 @@
 //! The shared conformance kit, with the iterative expectations: every
 //! response closes its connection, and a slow client makes the others wait.
 
-use common::testkit::{Model, Target};
+use testkit::{Model, Target};
 
-common::conformance_tests!(Target::new(
+testkit::conformance_tests!(Target::new(
     env!("CARGO_BIN_EXE_simple_server"),
     Model::Iterative
 ));

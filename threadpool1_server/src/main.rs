@@ -18,10 +18,9 @@
 //! and once the queue is full they get 503. A client that never pauses is
 //! never timed out, so the ones waiting behind it wait for good.
 
-use std::thread;
-
 use common::cli::Spec;
-use common::{Config, blocking, net, shutdown, workers};
+use common::turn_away::turn_away;
+use common::{Config, blocking, limits, listen, signals};
 use threadpool::ThreadPool;
 
 /// Workers by default: more than the 100 connections of the benchmark's
@@ -41,43 +40,40 @@ fn main() {
         .workers(WORKERS)
         .queue(QUEUE),
     );
-    net::raise_fd_limit();
-    let listener = net::listen(&config);
-    shutdown::install();
-    let pool = workers::with_stop_signals_blocked(|| {
+    let workers = config.workers.expect("the spec declares --workers");
+    let queue = config.queue.expect("the spec declares --queue");
+    limits::raise_fd_limit();
+    let listener = listen::listen(&config);
+    signals::install();
+    let pool = signals::with_stop_signals_blocked(|| {
         threadpool::Builder::new()
-            .num_threads(config.workers)
+            .num_threads(workers)
             .thread_name("worker".to_string())
             .build()
     });
-    net::announce(
+    listen::announce(
         &config,
         &listener,
-        &format!(
-            "the main thread accepts; workers: {}, queue: {}",
-            config.workers, config.queue
-        ),
+        &format!("the main thread accepts; workers: {workers}, queue: {queue}"),
     );
 
-    while !shutdown::requested() {
-        match net::accept(&listener) {
+    while !signals::requested() {
+        match listen::accept(&listener) {
             // Better a fast "come back later" than a wait with no end in sight.
-            Ok((stream, _)) if queue_is_full(&pool, config.queue) => workers::turn_away(stream),
+            Ok((stream, _)) if queue_is_full(&pool, queue) => turn_away(stream),
             Ok((stream, peer)) => {
                 let http = config.http;
-                pool.execute(move || {
-                    blocking::serve_connection(stream, peer, &http, thread::sleep)
-                });
+                pool.execute(move || blocking::serve_connection(stream, peer, &http));
             }
             // EINTR lands here too; the loop condition then sees the signal.
-            Err(err) => net::accept_failed(config.name, &err),
+            Err(err) => listen::accept_failed(config.name, &err),
         }
     }
 
     // Stop accepting: from here new clients are refused by the kernel.
     drop(listener);
-    // Requests in flight get a moment to finish; see `workers::wait_while`.
-    workers::wait_while(|| pool.active_count() + pool.queued_count() > 0);
+    // Requests in flight get a moment to finish; see `signals::wait_while`.
+    signals::wait_while(|| pool.active_count() + pool.queued_count() > 0);
 }
 
 /// `true` when every worker is busy and `capacity` accepted connections are

@@ -1,9 +1,9 @@
 //! The shared conformance kit, with the concurrent expectations: connections
 //! are kept open between requests, and a slow client does not hold up others.
 
-use common::testkit::{Model, Target};
+use testkit::{Model, Target};
 
-common::conformance_tests!(Target::new(
+testkit::conformance_tests!(Target::new(
     env!("CARGO_BIN_EXE_threadpool1_server"),
     Model::Concurrent
 ));

@@ -20,12 +20,11 @@
 //! `--idle-timeout` (10 s). A client that never pauses is never timed out.
 
 use std::net::TcpListener;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::thread;
 
 use common::cli::Spec;
-use common::{Config, blocking, net, shutdown, workers};
+use common::{Config, blocking, limits, listen, log, signals};
 
 /// Workers by default: more than the 100 connections of the benchmark's
 /// keep-alive scenarios, so that they are all served; 1000 are not.
@@ -39,11 +38,12 @@ fn main() {
         )
         .workers(WORKERS),
     );
-    net::raise_fd_limit();
-    let listener = Arc::new(net::listen(&config));
-    shutdown::install();
-    let pool = workers::with_stop_signals_blocked(|| {
-        (0..config.workers)
+    let workers = config.workers.expect("the spec declares --workers");
+    limits::raise_fd_limit();
+    let listener = Arc::new(listen::listen(&config));
+    signals::install();
+    let pool = signals::with_stop_signals_blocked(|| {
+        (0..workers)
             .map(|i| {
                 let (listener, config) = (Arc::clone(&listener), config.clone());
                 thread::Builder::new()
@@ -55,61 +55,38 @@ fn main() {
     let pool = match pool {
         Ok(pool) => pool,
         Err(err) => {
-            eprintln!(
-                "{}: cannot start {} workers: {err}",
-                config.name, config.workers
-            );
+            log::line(format_args!(
+                "{}: cannot start {workers} workers: {err}",
+                config.name
+            ));
             std::process::exit(1);
         }
     };
-    net::announce(
+    listen::announce(
         &config,
-        &listener,
-        &format!("workers: {}, each calling accept", config.workers),
+        &*listener,
+        &format!("workers: {workers}, each calling accept"),
     );
 
-    wait_for_stop_signal();
-    stop_accepting(&listener);
-    // Requests in flight get a moment to finish; see `workers::wait_while`.
-    workers::wait_while(|| pool.iter().any(|worker| !worker.is_finished()));
+    // The main thread serves nobody: the workers block SIGINT and SIGTERM,
+    // so the signals come here.
+    signals::wait_for_stop_signal();
+    // The workers share the listener, so it cannot simply be dropped.
+    listen::stop_accepting(&*listener);
+    // Requests in flight get a moment to finish; see `signals::wait_while`.
+    signals::wait_while(|| pool.iter().any(|worker| !worker.is_finished()));
 }
 
 /// One worker's whole life: accept a connection, serve it to its end, repeat.
 fn worker(listener: &TcpListener, config: &Config) {
-    while !shutdown::requested() {
-        match net::accept(listener) {
+    while !signals::requested() {
+        match listen::accept(listener) {
             // While this thread serves, it is not in `accept`: a pool of N
             // serves N connections at a time, and the rest wait in the kernel.
-            Ok((stream, peer)) => {
-                blocking::serve_connection(stream, peer, &config.http, thread::sleep)
-            }
+            Ok((stream, peer)) => blocking::serve_connection(stream, peer, &config.http),
             // Once `stop_accepting` has run, every accept fails at once and
             // the loop condition ends the loop.
-            Err(err) => net::accept_failed(config.name, &err),
+            Err(err) => listen::accept_failed(config.name, &err),
         }
     }
-}
-
-/// Returns once SIGINT or SIGTERM has arrived. The workers block both
-/// signals, so they interrupt this thread, in `poll`; and the handler also
-/// writes a byte to the wakeup pipe, so a signal that comes just before the
-/// call is not missed.
-fn wait_for_stop_signal() {
-    let mut wakeup = libc::pollfd {
-        fd: shutdown::wakeup_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    while !shutdown::requested() {
-        // SAFETY: one pollfd, alive on this stack for the whole call.
-        unsafe { libc::poll(&mut wakeup, 1, -1) };
-    }
-}
-
-/// Closes the port and wakes every worker blocked in `accept` on it. The
-/// listener is shared, so it cannot simply be dropped; on Linux, shutting
-/// down its reading side stops the listening and makes `accept` fail.
-fn stop_accepting(listener: &TcpListener) {
-    // SAFETY: shutdown(2) on a descriptor that stays open; no memory involved.
-    unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RD) };
 }

@@ -1,27 +1,27 @@
-//! The listening socket: bind, announce, accept.
+//! The listening socket: bind, announce, accept, stop accepting.
 
 use std::io::{self, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::process;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use crate::Config;
+use crate::{Config, log};
 
 /// The accept queue asked of the kernel; Linux caps it at `net.core.somaxconn`
 /// (4096 by default since 5.4). A short queue refuses or delays new clients
 /// as soon as the server is busy for a moment, whatever its strategy.
 pub const BACKLOG: i32 = 4096;
 
-/// Binds and listens on `--host`/`--port`, or exits with one line saying why.
+/// Binds and listens on `--host`/`--port`, or exits with status 1 and one
+/// line saying why (the port is in use, the address is not this machine's).
 pub fn listen(config: &Config) -> TcpListener {
     let fail = |why: String| -> ! {
-        eprintln!(
+        log::line(format_args!(
             "{}: cannot listen on {}:{}: {why}",
             config.name, config.host, config.port
-        );
+        ));
         process::exit(1);
     };
     let addrs: Vec<SocketAddr> = match (config.host.as_str(), config.port).to_socket_addrs() {
@@ -43,21 +43,32 @@ pub fn listen(config: &Config) -> TcpListener {
 
 /// Prints the start-up line (`NAME: listening on http://ADDR (MODEL)`) and
 /// flushes it, so that scripts and tests can read the real port.
-pub fn announce(config: &Config, listener: &TcpListener, model: &str) {
-    let addr = match listener.local_addr() {
-        Ok(addr) => addr.to_string(),
-        Err(_) => format!("{}:{}", config.host, config.port),
-    };
+pub fn announce(config: &Config, listener: &impl AsRawFd, model: &str) {
+    let addr = local_addr(listener).map_or_else(
+        |_| format!("{}:{}", config.host, config.port),
+        |addr| addr.to_string(),
+    );
     let mut out = io::stdout().lock();
     // If stdout is gone there is nobody to tell; the server still serves.
     let _ = writeln!(out, "{}: listening on http://{addr} ({model})", config.name);
     let _ = out.flush();
 }
 
-/// `accept(2)`, but a signal that interrupts it is reported as
-/// `ErrorKind::Interrupted` instead of being retried, so a blocking accept
-/// loop can notice SIGTERM. (std's `TcpListener::accept` retries EINTR.)
-pub fn accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+/// A blocking `accept(2)`. A signal that interrupts it is reported as
+/// `ErrorKind::Interrupted` instead of being retried (std's
+/// `TcpListener::accept` retries EINTR), so that a blocking accept loop can
+/// notice SIGTERM.
+pub fn accept(listener: &impl AsRawFd) -> io::Result<(TcpStream, SocketAddr)> {
+    accept_with(listener, libc::SOCK_CLOEXEC)
+}
+
+/// `accept(2)` on a non-blocking listener, for the event loops: the new
+/// socket is non-blocking from the start, with no extra system call.
+pub fn accept_nonblocking(listener: &impl AsRawFd) -> io::Result<(TcpStream, SocketAddr)> {
+    accept_with(listener, libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+}
+
+fn accept_with(listener: &impl AsRawFd, flags: libc::c_int) -> io::Result<(TcpStream, SocketAddr)> {
     // SAFETY: sockaddr_storage is plain data, large enough for any address.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -67,7 +78,7 @@ pub fn accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
             listener.as_raw_fd(),
             (&raw mut storage).cast(),
             &mut len,
-            libc::SOCK_CLOEXEC,
+            flags,
         )
     };
     if fd < 0 {
@@ -75,6 +86,9 @@ pub fn accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
     }
     // SAFETY: accept4 returned a new descriptor that nothing else owns.
     let stream = unsafe { TcpStream::from_raw_fd(fd) };
+    // Every response is written whole, so Nagle's algorithm could only
+    // delay it (waiting for an ACK before sending a second small segment).
+    let _ = stream.set_nodelay(true);
     // The address came with accept4; asking again (getpeername) would cost a system call.
     let peer = sockaddr_to_std(&storage)?;
     Ok((stream, peer))
@@ -104,6 +118,28 @@ fn sockaddr_to_std(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
     }
 }
 
+/// The address a listening socket is bound to (the real port after `--port 0`).
+fn local_addr(listener: &impl AsRawFd) -> io::Result<SocketAddr> {
+    // SAFETY: as in accept_with: plain data and pointers to live locals.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: as above.
+    if unsafe { libc::getsockname(listener.as_raw_fd(), (&raw mut storage).cast(), &mut len) } != 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    sockaddr_to_std(&storage)
+}
+
+/// Stops accepting on a listener that several threads share and block in
+/// `accept` on: it cannot simply be dropped while they hold it. On Linux,
+/// shutting down its reading side closes the port and makes every blocked
+/// and future `accept` fail at once.
+pub fn stop_accepting(listener: &impl AsRawFd) {
+    // SAFETY: shutdown(2) on a descriptor that stays open; no memory involved.
+    unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RD) };
+}
+
 /// What a blocking accept loop does after `accept` failed: nothing for a
 /// signal or a client that gave up while queued; for running out of
 /// descriptors or memory, a log line (at most one a second) and a 10 ms pause,
@@ -121,64 +157,21 @@ pub fn accept_pause(err: &io::Error) -> Option<Duration> {
         Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
             Some(Duration::from_millis(10))
         }
-        _ if err.kind() == io::ErrorKind::Interrupted => None,
-        // ECONNABORTED, EPROTO, EPERM (firewall) and the like concern one client.
+        // EINTR, and ECONNABORTED, EPROTO, EPERM (firewall) and the like,
+        // which concern one client.
         _ => None,
     }
 }
 
-/// Logs a failed accept that pauses new connections, at most once a second,
+/// Logs a failed accept that pauses new connections, at most once a second
 /// however often it fails: running out of descriptors under load would
 /// otherwise write a line per attempt.
 pub fn complain_accept_failed(name: &str, err: &io::Error) {
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let second = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    if LAST.swap(second, Ordering::Relaxed) != second {
-        eprintln!("{name}: accept failed: {err} (pausing new connections)");
-    }
-}
-
-/// `true` for the error a read or write returns when its socket timeout ran out.
-pub fn timed_out(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-/// `true` when a signal interrupted a system call.
-pub fn interrupted(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::Interrupted
-}
-
-/// `true` when a non-blocking call found nothing to do yet.
-pub fn would_block(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::WouldBlock
-}
-
-/// Raises this process's open-file soft limit to its hard limit and returns
-/// the new soft limit. Each connection is a descriptor, so a server that
-/// means to hold thousands of connections needs this before anything else;
-/// the hard limit itself is the administrator's (see `ulimit -Hn`).
-pub fn raise_fd_limit() -> u64 {
-    // SAFETY: getrlimit/setrlimit with a pointer to a live rlimit.
-    unsafe {
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 0;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let wanted = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
-                return wanted.rlim_cur;
-            }
-        }
-        limit.rlim_cur
+    static THROTTLE: log::Throttle = log::Throttle::new();
+    if THROTTLE.allow() {
+        log::line(format_args!(
+            "{name}: accept failed: {err} (pausing new connections)"
+        ));
     }
 }
 
@@ -187,11 +180,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accept_reports_the_peer_address() {
+    fn accept_reports_the_peer_address_and_sets_nodelay() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (_stream, peer) = accept(&listener).unwrap();
+        let (stream, peer) = accept(&listener).unwrap();
         assert_eq!(peer, client.local_addr().unwrap());
+        assert!(stream.nodelay().unwrap());
+        assert_eq!(
+            local_addr(&listener).unwrap(),
+            listener.local_addr().unwrap()
+        );
     }
 
     #[test]

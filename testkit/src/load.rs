@@ -4,10 +4,9 @@
 //! and running out of descriptors must neither stop the server nor spin it.
 //!
 //! ```ignore
-//! use common::loadkit;
 //! #[test]
 //! fn hundred_sleeps_overlap() {
-//!     loadkit::sleeps_overlap(&TARGET, 100, Duration::from_millis(200), Duration::from_secs(2));
+//!     testkit::load::sleeps_overlap(&TARGET, 100, Duration::from_millis(200), Duration::from_secs(2));
 //! }
 //! ```
 
@@ -15,14 +14,17 @@ use std::fs;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::net;
-use crate::testkit::{Client, Target, get};
+use common::limits::raise_fd_limit;
+
+use crate::client::{Client, get};
+use crate::procfs;
+use crate::server::Target;
 
 /// `clients` connections each ask for `/sleep?ms=…` at once; all answers
 /// must arrive within `limit`. Served one after another they would take
 /// `clients × sleep`, so a loop that blocks on a sleep fails at once.
 pub fn sleeps_overlap(t: &Target, clients: usize, sleep: Duration, limit: Duration) {
-    net::raise_fd_limit();
+    raise_fd_limit();
     let server = t.start(&[]);
     let request = get(&format!("/sleep?ms={}", sleep.as_millis()));
     let start = Instant::now();
@@ -31,7 +33,7 @@ pub fn sleeps_overlap(t: &Target, clients: usize, sleep: Duration, limit: Durati
         client.send(&request);
     }
     for client in &mut sleepers {
-        assert_eq!(client.reply().status, 200);
+        assert_eq!(client.response().status, 200);
     }
     let took = start.elapsed();
     assert!(
@@ -44,13 +46,13 @@ pub fn sleeps_overlap(t: &Target, clients: usize, sleep: Duration, limit: Durati
 /// stays quiet), then expects a new client's `GET /` within `limit`, and the
 /// idle connections still to work.
 pub fn idle_crowd_does_not_delay(t: &Target, idle: usize, limit: Duration) {
-    net::raise_fd_limit();
+    raise_fd_limit();
     let server = t.start(&[]);
     let mut crowd = Vec::with_capacity(idle);
     for _ in 0..idle {
         let mut client = server.client();
         client.send(&get("/"));
-        assert_eq!(client.reply().status, 200);
+        assert_eq!(client.response().status, 200);
         crowd.push(client);
     }
     let start = Instant::now();
@@ -62,7 +64,7 @@ pub fn idle_crowd_does_not_delay(t: &Target, idle: usize, limit: Duration) {
     );
     for i in [0, idle / 2, idle - 1] {
         crowd[i].send(&get("/"));
-        assert_eq!(crowd[i].reply().status, 200, "idle connection {i}");
+        assert_eq!(crowd[i].response().status, 200, "idle connection {i}");
     }
 }
 
@@ -73,7 +75,7 @@ pub fn idle_crowd_does_not_delay(t: &Target, idle: usize, limit: Duration) {
 /// it), and serves again once the clients leave.
 pub fn survives_running_out_of_descriptors(t: &Target, max_cpu: Option<f64>) {
     const SPARE: u64 = 10;
-    net::raise_fd_limit();
+    raise_fd_limit();
     let server = t.start(&[]);
     let pid = server.pid();
     let held = fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count()) as u64;
@@ -83,8 +85,9 @@ pub fn survives_running_out_of_descriptors(t: &Target, max_cpu: Option<f64>) {
     let before = cpu_ticks(pid);
     let start = Instant::now();
     thread::sleep(Duration::from_secs(1));
-    let used =
-        (cpu_ticks(pid) - before) as f64 / clock_ticks_per_second() / start.elapsed().as_secs_f64();
+    let used = (cpu_ticks(pid) - before) as f64
+        / procfs::ticks_per_second() as f64
+        / start.elapsed().as_secs_f64();
     assert!(
         server.stderr().contains("accept failed"),
         "the server never ran out of descriptors; stderr: {}",
@@ -128,24 +131,6 @@ fn set_fd_limit(pid: u32, limit: u64) {
 }
 
 /// User plus system CPU time of a process so far, in clock ticks.
-pub fn cpu_ticks(pid: u32) -> u64 {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // After the command name (in parentheses), utime and stime are the 12th
-    // and 13th fields (fields 14 and 15 of proc_pid_stat(5)).
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-    let tick = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    tick(11) + tick(12)
-}
-
-fn clock_ticks_per_second() -> f64 {
-    // SAFETY: sysconf has no memory effects.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if ticks > 0 { ticks as f64 } else { 100.0 }
+fn cpu_ticks(pid: u32) -> u64 {
+    procfs::read_stat(pid).map_or(0, |s| s.utime + s.stime)
 }

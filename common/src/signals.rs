@@ -1,5 +1,9 @@
 //! SIGINT and SIGTERM: stop accepting, finish up, exit 0.
 //!
+//! Every server calls [`install`] early in `main` and then checks
+//! [`requested`] in its loop; the threaded ones also use the helpers below to
+//! steer the signals to the main thread and to give their workers a moment.
+//!
 //! [`install`] sets handlers that only do what a signal handler may safely do:
 //! set a flag, write a byte to a pipe (for event loops that wait on file
 //! descriptors) and start a one-second alarm. Without `SA_RESTART`, the signal
@@ -12,7 +16,8 @@
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static PIPE_READ: AtomicI32 = AtomicI32::new(-1);
@@ -53,7 +58,8 @@ pub fn install() {
     set_handler(libc::SIGALRM, on_grace_expired);
 }
 
-fn set_handler(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) {
+/// Installs `handler` for `signal`, without `SA_RESTART`.
+pub(crate) fn set_handler(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) {
     // SAFETY: a zeroed sigaction is valid; the handler is a plain extern "C"
     // function that only calls async-signal-safe functions. No SA_RESTART, so
     // that blocking calls return EINTR.
@@ -76,12 +82,17 @@ pub fn wakeup_fd() -> RawFd {
     PIPE_READ.load(Ordering::SeqCst)
 }
 
-/// Blocks SIGINT and SIGTERM in the calling thread (and in the threads it
-/// spawns afterwards, which inherit the mask), so that the signals go to a
-/// thread that is ready for them. Returns the previous mask.
-pub fn block_in_this_thread() -> libc::sigset_t {
-    // SAFETY: sigset_t values are initialised by sigemptyset before use.
-    unsafe {
+/// Runs `spawn` with SIGINT and SIGTERM blocked in the calling thread.
+///
+/// A new thread starts with its creator's signal mask, so every thread
+/// created inside `spawn` keeps those signals blocked for good, and the
+/// kernel delivers them to the calling thread (in these servers, `main`): its
+/// blocking call is the one that returns `EINTR`. A signal that arrives
+/// meanwhile waits, and is handled as soon as the mask is restored.
+pub fn with_stop_signals_blocked<T>(spawn: impl FnOnce() -> T) -> T {
+    // SAFETY: both sigset_t values are initialised (sigemptyset, or by
+    // pthread_sigmask) before they are read.
+    let old = unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         let mut old: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
@@ -89,13 +100,40 @@ pub fn block_in_this_thread() -> libc::sigset_t {
         libc::sigaddset(&mut set, libc::SIGTERM);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
         old
+    };
+    let spawned = spawn();
+    // SAFETY: `old` came from pthread_sigmask.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+    spawned
+}
+
+/// Returns once SIGINT or SIGTERM has arrived, for a thread that has nothing
+/// else to do (the workers of a pool serve; `main` waits here). It sleeps in
+/// `poll` on the wakeup pipe, so a signal that lands just before the call is
+/// not missed: the handler's byte is waiting in the pipe.
+pub fn wait_for_stop_signal() {
+    let mut wakeup = libc::pollfd {
+        fd: wakeup_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    while !requested() {
+        // SAFETY: one pollfd, alive on this stack for the whole call.
+        unsafe { libc::poll(&mut wakeup, 1, -1) };
     }
 }
 
-/// Restores a signal mask returned by [`block_in_this_thread`].
-pub fn restore_mask(old: &libc::sigset_t) {
-    // SAFETY: `old` came from pthread_sigmask.
-    unsafe {
-        libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut());
+/// At shutdown, after accepting has stopped: waits while `busy()` says some
+/// worker is still serving, but never longer than [`GRACE`].
+///
+/// A thread blocked reading an idle keep-alive connection looks busy too, so
+/// with such a client connected this waits the whole grace period; returning
+/// from `main` then ends the process, and the kernel closes what is left.
+pub fn wait_while(mut busy: impl FnMut() -> bool) {
+    let give_up = Instant::now() + GRACE;
+    while busy() && Instant::now() < give_up {
+        thread::sleep(Duration::from_millis(10));
     }
 }
