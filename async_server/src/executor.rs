@@ -16,7 +16,7 @@
 //! ```
 
 use std::cell::RefCell;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -100,6 +100,22 @@ pub fn spawn(future: impl Future<Output = ()> + Send + 'static) {
     task.schedule();
 }
 
+/// Lets every other task that is ready run before the calling task goes on:
+/// the task wakes itself and steps aside once, so it rejoins the run queue
+/// behind the others, after the reactor has looked at the sockets.
+pub async fn yield_now() {
+    let mut stepped_aside = false;
+    poll_fn(|cx| {
+        if stepped_aside {
+            return Poll::Ready(());
+        }
+        stepped_aside = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await
+}
+
 /// Runs `root`, and every task spawned from it, on this thread, until `root`
 /// finishes (`Some(output)`) or a stop signal arrives (`None`: the tasks
 /// still pending are dropped, which closes their sockets).
@@ -161,7 +177,6 @@ impl Drop for InstalledQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::future::poll_fn;
     use std::sync::atomic::AtomicUsize;
 
     #[test]

@@ -22,6 +22,7 @@ mod net;
 mod reactor;
 mod time;
 
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::process;
 use std::time::Instant;
@@ -45,24 +46,22 @@ fn main() {
         &listener,
         &format!("async/await on one thread; open-file limit raised to {fd_limit}"),
     );
-    // Returns when a stop signal arrives; pending connections are dropped.
-    if let Err(err) = executor::block_on(serve(listener, config.http)) {
-        log::line(format_args!("{}: event loop failed: {err}", config.name));
-        process::exit(1);
+    // Returns when a stop signal arrives (`Ok(None)`; pending connections
+    // are dropped), or when the event loop cannot go on.
+    match executor::block_on(serve(listener, config.http)) {
+        Ok(None) => {}
+        Ok(Some(Err(err))) | Err(err) => {
+            log::line(format_args!("{}: event loop failed: {err}", config.name));
+            process::exit(1);
+        }
+        Ok(Some(Ok(()))) => unreachable!("serve returns only on an error"),
     }
 }
 
-/// Accepts connections forever, each one a new task.
-async fn serve(listener: std::net::TcpListener, http: HttpConfig) {
-    let listener = match TcpListener::from_std(listener) {
-        Ok(listener) => listener,
-        Err(err) => {
-            log::line(format_args!(
-                "async_server: cannot register the listener: {err}"
-            ));
-            return;
-        }
-    };
+/// Accepts connections forever, each one a new task. Returns only if the
+/// listener cannot be registered with the reactor.
+async fn serve(listener: std::net::TcpListener, http: HttpConfig) -> io::Result<()> {
+    let listener = TcpListener::from_std(listener)?;
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => executor::spawn(handle(stream, peer, http)),
@@ -100,22 +99,23 @@ async fn handle(stream: TcpStream, peer: SocketAddr, http: HttpConfig) {
                     Some(Err(_)) => return,
                 }
             }
-            Action::Write => {
-                let unsent = session.output().len();
-                // A client that stops reading must not hold its memory forever.
-                let deadline = now + http.limits.idle_timeout;
-                match timer
-                    .within(deadline, stream.write_all(session.output()))
-                    .await
-                {
-                    Some(Ok(())) => session.written(unsent),
-                    // The peer is gone, or stopped reading for a whole idle timeout.
-                    Some(Err(_)) | None => return,
+            Action::Write { deadline } => {
+                match timer.within(deadline, stream.write(session.output())).await {
+                    Some(Ok(0)) => return,
+                    Some(Ok(n)) => session.written(n),
+                    // The client has read nothing by the deadline: next()
+                    // gives up on it.
+                    None => {}
+                    // The peer is gone.
+                    Some(Err(_)) => return,
                 }
             }
             // Where a blocking server's thread would sleep, only this task
             // waits; the thread goes on serving everyone else.
             Action::Sleep { until } => time::sleep_until(until).await,
+            // One client must not keep the only thread: every other task
+            // that is ready runs before this one goes on.
+            Action::Yield => executor::yield_now().await,
             Action::HalfClose => {
                 let _ = stream.shutdown(Shutdown::Write);
             }

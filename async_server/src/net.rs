@@ -126,21 +126,14 @@ impl TcpStream {
         .await
     }
 
-    /// Writes all of `bytes`: one `write` unless the socket's send buffer
-    /// fills up, in which case the rest waits for the socket to drain.
-    pub async fn write_all(&self, mut bytes: &[u8]) -> io::Result<()> {
-        while !bytes.is_empty() {
-            let n = poll_fn(|cx| {
-                self.io
-                    .poll(Direction::Write, cx, |mut socket| socket.write(bytes))
-            })
-            .await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            bytes = &bytes[n..];
-        }
-        Ok(())
+    /// Writes what the socket's send buffer takes of `bytes` (at least one
+    /// byte), waiting for room if it has none; returns how many it took.
+    pub async fn write(&self, bytes: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| {
+            self.io
+                .poll(Direction::Write, cx, |mut socket| socket.write(bytes))
+        })
+        .await
     }
 
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {

@@ -49,6 +49,11 @@ pub enum Direction {
 struct Source {
     readable: bool,
     writable: bool,
+    /// The peer has sent FIN (or the socket failed). Reads now return what
+    /// is left and then 0, and no further edge will say so: the socket stays
+    /// readable for good, or a half-closed connection would wait, unread,
+    /// for its idle timeout.
+    hung_up: bool,
     reader: Option<Waker>,
     writer: Option<Waker>,
 }
@@ -173,7 +178,8 @@ impl Reactor {
                 continue; // WAKEUP: nothing to wake, the executor sees the flag.
             };
             // An error or a hang-up is "ready" too: the next call reports it.
-            if event.is_readable() || event.is_read_closed() || event.is_error() {
+            source.hung_up |= event.is_read_closed() || event.is_error();
+            if event.is_readable() || source.hung_up {
                 source.readable = true;
                 if let Some(waker) = source.reader.take() {
                     waker.wake();
@@ -207,8 +213,7 @@ impl Reactor {
         let source = Source {
             readable: true,
             writable: true,
-            reader: None,
-            writer: None,
+            ..Source::default()
         };
         if index == self.sources.len() {
             self.sources.push(source);
@@ -250,7 +255,7 @@ impl Reactor {
     pub fn clear_ready(&mut self, token: Token, direction: Direction) {
         if let Some(source) = self.sources.get_mut(token.0) {
             match direction {
-                Direction::Read => source.readable = false,
+                Direction::Read => source.readable = source.hung_up,
                 Direction::Write => source.writable = false,
             }
         }

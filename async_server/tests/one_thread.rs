@@ -18,3 +18,8 @@ fn start_line_reports_the_open_file_limit() {
 }
 
 testkit::one_thread_tests!(TARGET, Some(0.3));
+
+#[test]
+fn a_listener_that_cannot_be_registered_ends_it_with_status_1() {
+    testkit::load::event_loop_failure_exits_non_zero(&TARGET);
+}

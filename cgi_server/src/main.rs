@@ -12,7 +12,8 @@
 //! **Broken by:** connection churn. Each new connection costs a `fork`
 //! (copying the parent's page tables and descriptors), an `exit` and a
 //! `waitpid`: far more than answering a small request. And each client served
-//! at once is one more process, until `fork` fails and clients get a 503.
+//! at once is one more process, up to a cap derived from the system's limits
+//! (`--max-connections`), past which clients get a 503.
 //!
 //! The parent reaps its children only when SIGCHLD says one has ended: each
 //! `waitpid` makes the kernel walk the parent's list of children, and doing
@@ -30,7 +31,7 @@ use std::time::Duration;
 use common::cli::Spec;
 use common::process::{self, Children, Fork};
 use common::turn_away::turn_away;
-use common::{Config, blocking, listen, log, signals};
+use common::{Config, blocking, limits, listen, log, signals};
 
 const NAME: &str = "cgi_server";
 
@@ -39,16 +40,31 @@ const NAME: &str = "cgi_server";
 const REAP_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
 
 fn main() {
-    let config = Config::from_args(Spec::new(NAME, "a new process (fork) per connection"));
+    let cap = limits::process_cap();
+    let config = Config::from_args(
+        Spec::new(NAME, "a new process (fork) per connection").max_connections(cap.connections),
+    );
+    let max = config
+        .max_connections
+        .expect("the spec declares --max-connections");
     let listener = listen::listen(&config);
     signals::install();
     process::wake_when_a_child_ends(&listener, REAP_AT_LEAST_EVERY);
-    listen::announce(&config, &listener, "a process per connection");
+    let why = if max == cap.connections {
+        cap.reason
+    } else {
+        "--max-connections"
+    };
+    let model = format!("a process per connection, at most {max} at once: {why}");
+    listen::announce(&config, &listener, &model);
 
     let parent = process::id();
     let mut children = Children::new();
     while !signals::requested() {
         match listen::accept(&listener) {
+            // Every child is a process and a pid: stop before the machine
+            // runs out of them, rather than fail every fork on it.
+            Ok((stream, _)) if children.count() >= max => turn_away(stream),
             // SAFETY: this process never starts a thread (see the top of the file).
             Ok((stream, peer)) => match unsafe { process::fork() } {
                 Ok(Fork::Child) => {
@@ -79,6 +95,11 @@ fn main() {
             reap_ended(&mut children);
         }
     }
+    // What reaping cost: each `waitpid` walks the list of children.
+    let (started, waits) = children.history();
+    log::line(format_args!(
+        "{NAME}: {started} children started, reaped with {waits} calls to waitpid"
+    ));
     children.stop_all(signals::GRACE / 2);
 }
 

@@ -2,12 +2,11 @@
 //! child that dies harms nobody else, a failed fork is answered with 503, and
 //! no process outlives the server.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-use testkit::procfs::{descendants, zombies_of};
+use testkit::procfs::zombies_of;
+use testkit::seccomp::{self, Fail};
 use testkit::{Client, Server, eventually, get, send_signal};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cgi_server");
@@ -51,6 +50,39 @@ fn wait_for_children(server: &Server, n: usize) {
         "children: {:?}",
         server.descendants()
     );
+}
+
+#[test]
+fn past_the_cap_clients_get_503() {
+    testkit::checks::past_max_connections_clients_get_503(BIN);
+}
+
+/// Each `waitpid` walks the parent's list of children, so the parent calls
+/// it only when SIGCHLD says a child has ended: holding idle children costs
+/// none, however many new clients come.
+#[test]
+fn holding_children_costs_no_waitpid() {
+    let mut server = Server::start(BIN, &[]);
+    let held: Vec<Client> = (0..40)
+        .map(|_| {
+            let mut client = server.client();
+            client.send(&get("/"));
+            assert_eq!(client.response().status, 200);
+            client
+        })
+        .collect();
+    server.signal(libc::SIGTERM);
+    assert!(server.wait_exit(Duration::from_secs(2)).is_some());
+    let log = server.stderr();
+    let line = log
+        .lines()
+        .find(|line| line.contains("children started"))
+        .unwrap_or_else(|| panic!("no summary line in {log:?}"));
+    assert!(
+        line.contains("40 children started, reaped with 0 calls to waitpid"),
+        "{line}"
+    );
+    drop(held);
 }
 
 #[test]
@@ -98,98 +130,31 @@ fn ctrl_c_to_the_whole_family_stops_it() {
 }
 
 /// The server under a seccomp filter that fails every fork with EAGAIN, as
-/// the kernel does at the process limit. (Lowering RLIMIT_NPROC would not do:
-/// it does not bind root.)
-#[cfg(target_arch = "x86_64")]
+/// the kernel does at the process limit.
 #[test]
 fn failed_fork_is_answered_503_and_serving_goes_on() {
-    use std::os::unix::process::CommandExt;
-
-    let mut child = Command::new(BIN);
-    child
-        .args(["--port", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // SAFETY: the closure runs between fork and exec and only calls prctl.
-    unsafe {
-        child.pre_exec(forbid_fork);
-    }
-    let mut child = child.spawn().expect("start cgi_server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut banner = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut banner)
-        .expect("start-up line");
-    let addr = banner
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {banner:?}"));
-
+    let server = Server::start_with(BIN, &[], |command| {
+        let forks = &[
+            libc::SYS_clone,
+            libc::SYS_clone3,
+            libc::SYS_fork,
+            libc::SYS_vfork,
+        ];
+        seccomp::fail(command, Fail::Calls(forks), libc::EAGAIN);
+    });
     for _ in 0..3 {
-        let mut client = Client::connect(addr);
-        client.send(&get("/"));
+        let mut client = server.client();
+        // A request the server never reads: closing on it would reset the
+        // connection and could destroy the 503, unless the server drains it.
+        let mut request =
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n".to_vec();
+        request.resize(request.len() + 1000, b'b');
+        client.send(&request);
         let response = client.response();
         assert_eq!(
             (response.status, response.header("retry-after")),
             (503, Some("1"))
         );
-        client.expect_closed();
     }
-    let pid = child.id();
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(descendants(pid).is_empty());
-}
-
-#[cfg(target_arch = "x86_64")]
-fn forbid_fork() -> std::io::Result<()> {
-    use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
-
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let is = |nr: libc::c_long, skip_if_so: u8| libc::sock_filter {
-        code: (BPF_JMP | BPF_JEQ | BPF_K) as u16,
-        jt: skip_if_so,
-        jf: 0,
-        k: nr as u32,
-    };
-    // seccomp_data starts with the system call number.
-    let mut program = [
-        stmt(BPF_LD | BPF_W | BPF_ABS, 0),
-        // A jump skips that many instructions, to the last one.
-        is(libc::SYS_clone, 4),
-        is(libc::SYS_clone3, 3),
-        is(libc::SYS_fork, 2),
-        is(libc::SYS_vfork, 1),
-        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
-        stmt(
-            BPF_RET | BPF_K,
-            libc::SECCOMP_RET_ERRNO | libc::EAGAIN as u32,
-        ),
-    ];
-    let filter = libc::sock_fprog {
-        len: program.len() as u16,
-        filter: program.as_mut_ptr(),
-    };
-    // SAFETY: prctl with a pointer to a live, well-formed filter program.
-    let ok = unsafe {
-        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
-            && libc::prctl(
-                libc::PR_SET_SECCOMP,
-                libc::SECCOMP_MODE_FILTER,
-                &raw const filter,
-            ) == 0
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    assert!(server.descendants().is_empty());
 }

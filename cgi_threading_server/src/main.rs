@@ -7,16 +7,19 @@
 //!
 //! **Good at:** concurrency with plain blocking code. A thread is far cheaper
 //! to start than a process (no address space to copy) and shares the server's
-//! memory, and there is no limit to tune: the server holds as many clients as
-//! it is sent.
+//! memory, and there is no pool to size: the server holds as many clients as
+//! it is sent, up to the system's limits.
 //!
-//! **Broken by:** that same lack of a limit. Growth is unbounded: 10,000 idle
-//! keep-alive clients are 10,000 threads, each with its own stack and kernel
-//! task, and all are scheduled by the kernel. Each thread reserves a
-//! [`STACK_SIZE`] (128 KiB) stack here, instead of std's default 2 MiB, of which
-//! it touches only the pages it uses. Past the system's limits (`ulimit -u`,
-//! `/proc/sys/kernel/threads-max`, memory) the thread cannot be created; that
-//! client gets `503` and the server goes on.
+//! **Broken by:** growth that only the system stops. 10,000 idle keep-alive
+//! clients are 10,000 threads, each with its own stack and kernel task, all
+//! scheduled by the kernel. Each thread reserves a [`STACK_SIZE`] (128 KiB)
+//! stack here, instead of std's default 2 MiB, of which it touches only the
+//! pages it uses, and maps four regions of memory; past `vm.max_map_count` a
+//! new thread cannot map its stack and the whole process aborts. So the
+//! server caps its threads below the system's limits (`--max-connections`,
+//! by default derived from `vm.max_map_count`, `kernel.pid_max`, `ulimit -u`
+//! and the open-file limit); past the cap, or if a thread cannot be created
+//! anyway, the client gets `503` and the server goes on.
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -33,21 +36,35 @@ use common::{Config, HttpConfig, blocking, limits, listen, signals};
 const STACK_SIZE: usize = 128 * 1024;
 
 fn main() {
-    let config = Config::from_args(Spec::new(
-        "cgi_threading_server",
-        "a new thread per connection",
-    ));
-    // Every connection is a descriptor; this server holds as many as come.
+    // Every connection is a descriptor, so the open-file limit goes up first:
+    // it is one of the limits the cap comes from.
     limits::raise_fd_limit();
+    let cap = limits::thread_cap();
+    let config = Config::from_args(
+        Spec::new("cgi_threading_server", "a new thread per connection")
+            .max_connections(cap.connections),
+    );
+    let max = config
+        .max_connections
+        .expect("the spec declares --max-connections");
     let listener = listen::listen(&config);
     signals::install();
-    listen::announce(&config, &listener, "a new thread per connection");
+    let why = if max == cap.connections {
+        cap.reason
+    } else {
+        "--max-connections"
+    };
+    let model = format!("a new thread per connection, at most {max} at once: {why}");
+    listen::announce(&config, &listener, &model);
 
     // Each connection thread owns a clone of this, so the count of clones
     // beyond the first is the count of connections still being served.
     let live = Arc::new(());
     while !signals::requested() {
         match listen::accept(&listener) {
+            // Past the cap, a new thread could be the one that cannot map its
+            // stack, and that aborts the whole process: turn the client away.
+            Ok((stream, _)) if Arc::strong_count(&live) > max => turn_away(stream),
             Ok((stream, peer)) => {
                 let started = signals::with_stop_signals_blocked(|| {
                     start_thread(stream, peer, config.http, &live)

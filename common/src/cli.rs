@@ -1,11 +1,12 @@
 //! The command line, the same for every server.
 //!
 //! ```text
-//! NAME [--host ADDR] [--port N] [--workers N] [--queue N] [--verbose]
-//!      [--header-timeout SECS] [--idle-timeout SECS] [--help]
+//! NAME [--host ADDR] [--port N] [--workers N] [--queue N] [--max-connections N]
+//!      [--header-timeout SECS] [--idle-timeout SECS] [--verbose] [--help]
 //! ```
 //!
-//! `--workers` and `--queue` exist only where the strategy has them. Bad
+//! `--workers`, `--queue` and `--max-connections` exist only where the
+//! strategy has them. Bad
 //! arguments print one line naming the problem and exit with status 2.
 
 use std::io::Write as _;
@@ -25,6 +26,8 @@ pub struct Spec {
     pub workers: Option<usize>,
     /// `Some(default)` if the server has a `--queue` option.
     pub queue: Option<usize>,
+    /// `Some(default)` if the server has a `--max-connections` option.
+    pub max_connections: Option<usize>,
 }
 
 impl Spec {
@@ -35,6 +38,7 @@ impl Spec {
             about,
             workers: None,
             queue: None,
+            max_connections: None,
         }
     }
 
@@ -45,6 +49,11 @@ impl Spec {
 
     pub const fn queue(mut self, default: usize) -> Self {
         self.queue = Some(default);
+        self
+    }
+
+    pub const fn max_connections(mut self, default: usize) -> Self {
+        self.max_connections = Some(default);
         self
     }
 }
@@ -75,6 +84,7 @@ impl Config {
             port: 8080,
             workers: spec.workers,
             queue: spec.queue,
+            max_connections: spec.max_connections,
             http: HttpConfig::default(),
         };
         let mut args = args.into_iter();
@@ -102,6 +112,10 @@ impl Config {
                 }
                 "--queue" if spec.queue.is_some() => {
                     config.queue = Some(number(&flag, &value("a count")?, 1, 1_000_000)? as usize);
+                }
+                "--max-connections" if spec.max_connections.is_some() => {
+                    config.max_connections =
+                        Some(number(&flag, &value("a count")?, 1, 1_000_000)? as usize);
                 }
                 "--header-timeout" => {
                     config.http.limits.header_timeout = seconds(&flag, &value("seconds")?)?;
@@ -163,8 +177,13 @@ fn usage(spec: &Spec) -> String {
             "  --queue N               connections waiting for a worker before 503 (default {queue})\n"
         );
     }
+    if let Some(max) = spec.max_connections {
+        text += &format!(
+            "  --max-connections N     clients served at once before 503 (default {max}, from the system's limits)\n"
+        );
+    }
     text += &format!(
-        "  --header-timeout SECS   a request must arrive within this, or 408 (default {})\n\
+        "  --header-timeout SECS   a request head must arrive within this, or 408 (default {})\n\
          \x20 --idle-timeout SECS     close a connection idle this long (default {})\n\
          \x20 --verbose               one log line per request on stderr (costs throughput)\n\
          \x20 --help                  this text\n",

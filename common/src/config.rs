@@ -69,5 +69,8 @@ pub struct Config {
     /// `--queue`: `Some` exactly when the strategy queues connections for
     /// its workers (threadpool1_server).
     pub queue: Option<usize>,
+    /// `--max-connections`: `Some` exactly when the strategy starts a process
+    /// or a thread per connection and must stop somewhere.
+    pub max_connections: Option<usize>,
     pub http: HttpConfig,
 }

@@ -240,7 +240,9 @@ fn check_fields(
                     "only Expect: 100-continue is understood",
                 ));
             }
-            expect_continue = true;
+            // HTTP/1.0 has no 100 Continue: RFC 9110 (section 10.1.1) says a
+            // server must ignore the expectation in a 1.0 request.
+            expect_continue = minor_version == 1;
         }
     }
     if transfer_encoding && content_length.is_some() {
@@ -507,6 +509,15 @@ mod tests {
                 String::from_utf8_lossy(raw)
             );
         }
+    }
+
+    #[test]
+    fn expect_continue_is_ignored_for_http10() {
+        let raw = b"POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+        assert!(!status_of(raw).unwrap().expect_continue);
+        let raw =
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+        assert!(status_of(raw).unwrap().expect_continue);
     }
 
     #[test]

@@ -55,6 +55,98 @@ pub fn raise_fd_limit() -> OpenFiles {
     now
 }
 
+/// How many clients a server that starts a process or a thread for each
+/// connection serves at once, and which limit decided it. Past the cap it
+/// answers 503 and goes on, instead of running into the limit itself: a
+/// failed `fork` leaves the machine with no pid for anyone, and a thread
+/// that cannot map its stack aborts the whole server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cap {
+    pub connections: usize,
+    pub reason: &'static str,
+}
+
+/// Memory mappings one thread of these servers costs (its stack, the stack's
+/// guard page, and the signal stack std gives every thread, with its own
+/// guard): measured, see docs/connections.md.
+const MAPS_PER_THREAD: u64 = 4;
+
+/// The cap for a server with a process per connection.
+pub fn process_cap() -> Cap {
+    let mut caps = task_caps();
+    caps.truncate(3);
+    smallest(&caps)
+}
+
+/// The cap for a server with a thread per connection: besides the limits on
+/// tasks, each thread maps memory and each connection is a descriptor.
+pub fn thread_cap() -> Cap {
+    let mut caps = task_caps();
+    if let Some(maps) = sysctl("vm/max_map_count") {
+        caps.push((
+            maps * 9 / 10 / MAPS_PER_THREAD,
+            "vm.max_map_count, at 4 mappings per thread with 10% to spare",
+        ));
+    }
+    if let Ok(files) = open_files() {
+        // A few descriptors are not connections: the listener, the signal
+        // pipe, stdio, a log file.
+        let spare = (files.soft / 4).min(64);
+        caps.push((files.soft - spare, "the open-file limit"));
+    }
+    smallest(&caps)
+}
+
+/// Every process and thread takes a pid and a task. Half of each system-wide
+/// limit is left to the rest of the machine; RLIMIT_NPROC counts this user's
+/// tasks (root is exempt from it).
+fn task_caps() -> Vec<(u64, &'static str)> {
+    let mut caps = Vec::new();
+    if let Some(pid_max) = sysctl("kernel/pid_max") {
+        caps.push((pid_max / 2, "half of kernel.pid_max"));
+    }
+    if let Some(threads_max) = sysctl("kernel/threads-max") {
+        caps.push((threads_max / 2, "half of kernel.threads-max"));
+    }
+    let mut nproc = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit through a pointer to a live
+    // local; geteuid cannot fail.
+    let (known, root) = unsafe {
+        (
+            libc::getrlimit(libc::RLIMIT_NPROC, &mut nproc) == 0,
+            libc::geteuid() == 0,
+        )
+    };
+    if known && !root && nproc.rlim_cur != libc::RLIM_INFINITY {
+        caps.push((nproc.rlim_cur * 3 / 4, "three quarters of ulimit -u"));
+    }
+    caps
+}
+
+fn smallest(caps: &[(u64, &'static str)]) -> Cap {
+    let (connections, reason) = caps
+        .iter()
+        .copied()
+        .min_by_key(|(n, _)| *n)
+        .unwrap_or((1024, "no system limit could be read"));
+    Cap {
+        connections: connections.max(1) as usize,
+        reason,
+    }
+}
+
+/// A number from `/proc/sys`, e.g. `kernel/pid_max`.
+fn sysctl(path: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/sys/{path}"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +156,16 @@ mod tests {
         let raised = raise_fd_limit();
         assert_eq!(raised.soft, raised.hard);
         assert_eq!(open_files().unwrap(), raised);
+    }
+
+    #[test]
+    fn caps_stay_below_the_system_limits() {
+        let pid_max = sysctl("kernel/pid_max").unwrap() as usize;
+        let processes = process_cap();
+        assert!(processes.connections <= pid_max / 2, "{processes:?}");
+        let threads = thread_cap();
+        assert!(threads.connections <= processes.connections, "{threads:?}");
+        let maps = sysctl("vm/max_map_count").unwrap() as usize;
+        assert!(threads.connections * 4 < maps, "{threads:?}");
     }
 }

@@ -104,6 +104,9 @@ impl fmt::Display for Ended {
 #[derive(Debug, Default)]
 pub struct Children {
     live: HashSet<Pid>,
+    started: u64,
+    /// Calls to `waitpid` so far: each one walks the list of children.
+    waits: u64,
 }
 
 impl Children {
@@ -113,6 +116,13 @@ impl Children {
 
     pub fn started(&mut self, pid: Pid) {
         self.live.insert(pid);
+        self.started += 1;
+    }
+
+    /// How many children were started, and how many `waitpid` calls it
+    /// has taken to reap the ones that ended, for a line at exit.
+    pub fn history(&self) -> (u64, u64) {
+        (self.started, self.waits)
     }
 
     pub fn count(&self) -> usize {
@@ -136,6 +146,7 @@ impl Children {
     }
 
     fn reap(&mut self, flags: libc::c_int) -> Option<(Pid, Ended)> {
+        self.waits += 1;
         let mut status = 0;
         // SAFETY: waitpid writes one int through a pointer to a live local.
         let pid = unsafe { libc::waitpid(-1, &mut status, flags) };

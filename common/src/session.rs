@@ -6,17 +6,25 @@
 //! with its own kind of I/O, and reports back:
 //!
 //! ```text
-//!        ┌──────────── next(now) ────────────┐
-//!        ▼                                   │
-//!   Read { deadline } ─ read ─▶ received(bytes) / peer_closed()
-//!   Write             ─ write ─▶ written(n)
-//!   Sleep { until }   ─ wait until then ─────┘
-//!   HalfClose         ─ shutdown(Write), then next() again
-//!   Close             ─ drop the socket
+//!        ┌──────────── next(now) ─────────────┐
+//!        ▼                                    │
+//!   Read { deadline }  ─ read ─▶ received(bytes) / peer_closed()
+//!   Write { deadline } ─ write ─▶ written(n)
+//!   Sleep { until }    ─ wait until then ─────┤
+//!   Yield              ─ serve the others ────┘
+//!   HalfClose          ─ shutdown(Write), then next() again
+//!   Close              ─ drop the socket
 //! ```
 //!
 //! Every strategy in this project drives the same session; they differ only
-//! in how they wait for `Read`, `Write` and `Sleep`.
+//! in how they wait for `Read`, `Write` and `Sleep`, and in what `Yield`
+//! means to them: nothing to a thread that serves one connection, the back
+//! of the line to an event loop that serves them all.
+//!
+//! The session also holds every rule that protects a server from a client:
+//! how long a request may take to arrive, how much it may send, how long it
+//! may leave its answers unread, and how much work it gets before the others
+//! have their turn. So every strategy enforces the same rules.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -31,10 +39,18 @@ pub enum Action {
     /// Read more bytes and pass them to [`Session::received`]. If nothing has
     /// arrived by `deadline`, call [`Session::next`] anyway: it will time out.
     Read { deadline: Instant },
-    /// Write [`Session::output`] and report with [`Session::written`].
-    Write,
+    /// Write [`Session::output`] and report with [`Session::written`]. If
+    /// the client takes nothing by `deadline` (it stopped reading), call
+    /// [`Session::next`] anyway: it will give up on the connection.
+    Write { deadline: Instant },
     /// A response is due at `until`; call [`Session::next`] after it.
     Sleep { until: Instant },
+    /// This connection has had its turn: serve the other connections that
+    /// are ready, then call [`Session::next`] again. Work is waiting (more
+    /// pipelined requests, or a client that keeps sending), but one client
+    /// must not hold a thread that serves everyone. A thread that serves
+    /// only this connection simply calls `next` again.
+    Yield,
     /// Shut down the sending side (`shutdown(SHUT_WR)`) and call
     /// [`Session::next`]. After an error the session reads and discards what
     /// the client is still sending for a moment, so that closing the socket
@@ -53,6 +69,15 @@ const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 /// Buffers that grew past this (a large echo) are given back once empty, so an
 /// idle connection keeps only a small buffer.
 const KEEP_CAPACITY: usize = 16 * 1024;
+/// Once one call of [`Session::next`] has spent this long answering, it
+/// answers no further request before the connection has yielded: a burst of
+/// pipelined `/cpu` requests in one packet then delays other clients by about
+/// one request's work, not the whole burst's.
+const TURN_BUDGET: Duration = Duration::from_millis(1);
+/// After this many bytes received since the connection last yielded, it
+/// yields instead of reading more: a client that pipelines cheap requests as
+/// fast as it can would otherwise keep an event loop reading it forever.
+const READ_BUDGET: usize = 64 * 1024;
 
 #[derive(Clone, Copy, Debug)]
 enum State {
@@ -60,7 +85,8 @@ enum State {
     Idle {
         since: Instant,
     },
-    /// Part of a request has arrived; the rest must come by `deadline`.
+    /// Part of a request has arrived; the rest must come by `deadline` (see
+    /// [`Session::received`] for how a body extends it).
     Receiving {
         deadline: Instant,
     },
@@ -93,13 +119,30 @@ pub struct Session {
     start: usize,
     /// How far `input[start..]` has been searched for the end of a head.
     scanned: usize,
-    /// Once a head is parsed and its body is still arriving: the request's
-    /// total length, so the head is not parsed again on every read.
-    awaiting: Option<usize>,
+    /// Once a head is parsed and its body is still arriving.
+    awaiting: Option<Body>,
     peer_closed: bool,
     /// Response bytes; those before `sent` have been written.
     output: Vec<u8>,
     sent: usize,
+    /// While output waits for the client to read it: when to give up.
+    write_deadline: Option<Instant>,
+    /// The connection stopped answering for the others' sake and yields as
+    /// soon as its output is written.
+    yield_owed: bool,
+    /// Bytes received since the connection last yielded.
+    received_since_yield: usize,
+}
+
+/// A request whose head has been parsed and whose body is still arriving.
+#[derive(Clone, Copy, Debug)]
+struct Body {
+    /// The request's total length, head and body, so that the head is not
+    /// parsed again on every read.
+    total: usize,
+    head: usize,
+    /// When the head was complete: the body's clock starts there.
+    since: Instant,
 }
 
 impl Session {
@@ -116,13 +159,32 @@ impl Session {
             peer_closed: false,
             output: Vec::new(),
             sent: 0,
+            write_deadline: None,
+            yield_owed: false,
+            received_since_yield: 0,
         }
     }
 
-    /// Decides what the connection needs next, answering every complete
-    /// request that has arrived (in order) along the way.
+    /// Decides what the connection needs next, answering the complete
+    /// requests that have arrived (in order) along the way, as many as fit
+    /// in one turn. `now` is the current time; the work of this call is
+    /// measured from it.
     pub fn next(&mut self, now: Instant) -> Action {
+        let mut answered = 0;
         loop {
+            if self.unsent() > 0 {
+                if self.write_deadline.is_some_and(|deadline| now >= deadline) {
+                    // The client has not read a byte of its answers for a
+                    // whole idle timeout: it may hold no memory any longer.
+                    self.state = State::Closed;
+                } else if self.yield_owed {
+                    return self.write(now);
+                }
+            } else if self.yield_owed {
+                self.yield_owed = false;
+                self.received_since_yield = 0;
+                return Action::Yield;
+            }
             match self.state {
                 State::Closed => return Action::Close,
                 State::Lingering { until } => {
@@ -135,7 +197,7 @@ impl Session {
                 }
                 State::Closing { linger } => {
                     if self.unsent() > 0 {
-                        return Action::Write;
+                        return self.write(now);
                     }
                     // Unread bytes (ours or the kernel's) would turn close into a reset.
                     if linger && !self.peer_closed {
@@ -148,7 +210,7 @@ impl Session {
                     return Action::Close;
                 }
                 State::Delayed { until, .. } if now < until => {
-                    return self.write_first(Action::Sleep { until });
+                    return self.write_first(Action::Sleep { until }, now);
                 }
                 State::Delayed {
                     response,
@@ -163,9 +225,15 @@ impl Session {
                 State::Idle { .. } | State::Receiving { .. } => {}
             }
             if self.unsent() > OUTPUT_HIGH_WATER {
-                return Action::Write;
+                return self.write(now);
+            }
+            if answered > 0 && now.elapsed() >= TURN_BUDGET && self.has_input() {
+                // More requests are waiting, but this turn is used up.
+                self.yield_owed = true;
+                continue;
             }
             if self.answer_one(now) {
+                answered += 1;
                 continue;
             }
             // No complete request in the buffer: more input is needed.
@@ -178,18 +246,22 @@ impl Session {
                 State::Idle { since } if now >= since + self.config.limits.idle_timeout => {
                     self.state = State::Closing { linger: false };
                 }
-                State::Idle { since } => {
-                    let deadline = since + self.config.limits.idle_timeout;
-                    return self.write_first(Action::Read { deadline });
-                }
                 State::Receiving { deadline } if now >= deadline => {
                     self.refuse(http::Reject {
                         status: http::Status::RequestTimeout,
                         reason: "request not received in time",
                     });
                 }
+                _ if self.received_since_yield >= READ_BUDGET => {
+                    // This client keeps sending; the others get a turn first.
+                    self.yield_owed = true;
+                }
+                State::Idle { since } => {
+                    let deadline = since + self.config.limits.idle_timeout;
+                    return self.write_first(Action::Read { deadline }, now);
+                }
                 State::Receiving { deadline } => {
-                    return self.write_first(Action::Read { deadline });
+                    return self.write_first(Action::Read { deadline }, now);
                 }
                 _ => {}
             }
@@ -197,16 +269,16 @@ impl Session {
     }
 
     /// Bytes arrived from the peer.
+    ///
+    /// A request must arrive whole within the header timeout of its first
+    /// byte. Once its head is in, its body has the header timeout again,
+    /// plus one second for every `min_body_rate` bytes that arrive: an honest
+    /// slow upload keeps earning time, while a client that trickles a byte
+    /// now and then runs out of it (Apache's `mod_reqtimeout` works so).
     pub fn received(&mut self, bytes: &[u8], now: Instant) {
         match self.state {
             State::Lingering { .. } | State::Closing { .. } | State::Closed => return,
             State::Idle { .. } if !bytes.is_empty() => {
-                self.state = State::Receiving {
-                    deadline: now + self.config.limits.header_timeout,
-                };
-            }
-            // A body that keeps arriving keeps its request alive.
-            State::Receiving { .. } if self.awaiting.is_some() => {
                 self.state = State::Receiving {
                     deadline: now + self.config.limits.header_timeout,
                 };
@@ -221,6 +293,12 @@ impl Session {
             self.start = 0;
         }
         self.input.extend_from_slice(bytes);
+        self.received_since_yield += bytes.len();
+        if let Some(body) = self.awaiting {
+            self.state = State::Receiving {
+                deadline: self.body_deadline(body),
+            };
+        }
     }
 
     /// The peer closed its sending side (a read returned 0).
@@ -235,6 +313,10 @@ impl Session {
 
     /// `n` bytes of [`Session::output`] were written.
     pub fn written(&mut self, n: usize) {
+        if n > 0 {
+            // Progress: the client is reading, so it gets a new deadline.
+            self.write_deadline = None;
+        }
         self.sent += n;
         if self.sent >= self.output.len() {
             self.sent = 0;
@@ -255,13 +337,37 @@ impl Session {
         self.output.len() - self.sent
     }
 
+    /// Whether any received byte is not used up yet.
+    fn has_input(&self) -> bool {
+        self.start < self.input.len()
+    }
+
+    /// Write, by the deadline set when output began to wait for the client.
+    fn write(&mut self, now: Instant) -> Action {
+        let patience = self.config.limits.idle_timeout;
+        Action::Write {
+            deadline: *self.write_deadline.get_or_insert(now + patience),
+        }
+    }
+
     /// Pending output goes out before the connection waits for anything else.
-    fn write_first(&self, then: Action) -> Action {
+    fn write_first(&mut self, then: Action, now: Instant) -> Action {
         if self.unsent() > 0 {
-            Action::Write
+            self.write(now)
         } else {
             then
         }
+    }
+
+    /// When the request whose body is arriving must be complete: see
+    /// [`Session::received`].
+    fn body_deadline(&self, body: Body) -> Instant {
+        let limits = self.config.limits;
+        let arrived = (self.input.len() - self.start).saturating_sub(body.head) as u64;
+        let earned = Duration::from_nanos(
+            arrived.saturating_mul(1_000_000_000) / limits.min_body_rate.max(1),
+        );
+        body.since + limits.header_timeout + earned
     }
 
     /// Answers (or delays, or refuses) the request at the front of the input
@@ -272,7 +378,7 @@ impl Session {
         if pending.is_empty() {
             return false;
         }
-        if self.awaiting.is_some_and(|total| pending.len() < total) {
+        if self.awaiting.is_some_and(|body| pending.len() < body.total) {
             return false;
         }
         if self.awaiting.is_none() {
@@ -300,10 +406,20 @@ impl Session {
         };
         let total = head.len + head.content_length;
         if pending.len() < total {
-            if self.awaiting.is_none() && head.expect_continue {
-                self.output.extend_from_slice(CONTINUE);
+            if self.awaiting.is_none() {
+                if head.expect_continue {
+                    self.output.extend_from_slice(CONTINUE);
+                }
+                let body = Body {
+                    total,
+                    head: head.len,
+                    since: now,
+                };
+                self.awaiting = Some(body);
+                self.state = State::Receiving {
+                    deadline: self.body_deadline(body),
+                };
             }
-            self.awaiting = Some(total);
             return false;
         }
         let keep_alive = head.keep_alive && self.config.persistent;
@@ -394,11 +510,12 @@ mod tests {
         let mut out = Vec::new();
         loop {
             match s.next(now) {
-                Action::Write => {
+                Action::Write { .. } => {
                     out.extend_from_slice(s.output());
                     let n = s.output().len();
                     s.written(n);
                 }
+                Action::Yield => {}
                 other => return (String::from_utf8_lossy(&out).into_owned(), other),
             }
         }
@@ -411,7 +528,7 @@ mod tests {
             b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /",
             now,
         );
-        assert_eq!(s.next(now), Action::Write);
+        assert!(matches!(s.next(now), Action::Write { .. }));
         let out = String::from_utf8_lossy(s.output()).into_owned();
         assert!(out.starts_with("HTTP/1.1 200 OK"));
         assert_eq!(out.matches("HTTP/1.1 404").count(), 1);
@@ -443,7 +560,7 @@ mod tests {
         );
         let until = now + Duration::from_millis(50);
         assert_eq!(s.next(now), Action::Sleep { until });
-        assert_eq!(s.next(until), Action::Write);
+        assert!(matches!(s.next(until), Action::Write { .. }));
         let out = String::from_utf8_lossy(s.output()).into_owned();
         let slept = out.find("slept 50 ms").unwrap();
         let hello = out.find("Hello, world!").unwrap();
@@ -457,7 +574,7 @@ mod tests {
         let Action::Read { deadline } = action else {
             panic!("{action:?}")
         };
-        assert_eq!(s.next(deadline), Action::Write);
+        assert!(matches!(s.next(deadline), Action::Write { .. }));
         assert!(String::from_utf8_lossy(s.output()).starts_with("HTTP/1.1 408"));
         let n = s.output().len();
         s.written(n);
@@ -509,5 +626,111 @@ mod tests {
         assert!(out.ends_with(&"x".repeat(100)));
         assert!(s.input.capacity() <= KEEP_CAPACITY);
         assert!(s.output.capacity() <= KEEP_CAPACITY);
+    }
+
+    const UPLOAD_HEAD: &[u8] = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n";
+
+    #[test]
+    fn a_trickled_body_times_out() {
+        let (mut s, now) = session();
+        let (_, action) = exchange(&mut s, UPLOAD_HEAD, now);
+        let Action::Read { deadline } = action else {
+            panic!("{action:?}")
+        };
+        assert_eq!(deadline, now + Duration::from_secs(10));
+        // A byte every 3 s earns almost nothing: the deadline barely moves.
+        let mut t = now;
+        for _ in 0..3 {
+            t += Duration::from_secs(3);
+            let (_, action) = exchange(&mut s, b"x", t);
+            assert!(
+                matches!(action, Action::Read { deadline } if deadline < now + Duration::from_millis(10_001))
+            );
+        }
+        // Three bytes earned three times 61 µs.
+        let (out, _) = exchange(&mut s, b"", now + Duration::from_millis(10_001));
+        assert!(out.starts_with("HTTP/1.1 408"), "{out}");
+    }
+
+    #[test]
+    fn an_honest_slow_upload_keeps_earning_time() {
+        // 1 MiB at 100 KiB/s takes 10.24 s, longer than the header timeout.
+        let (mut s, now) = session();
+        exchange(&mut s, UPLOAD_HEAD, now);
+        let chunk = vec![b'x'; 10 * 1024];
+        let mut out = String::new();
+        for i in 1..=102 {
+            let t = now + Duration::from_millis(100 * i);
+            let (text, action) = exchange(&mut s, &chunk, t);
+            out.push_str(&text);
+            assert!(
+                matches!(action, Action::Read { deadline } if deadline > t),
+                "{i}"
+            );
+        }
+        let (text, _) = exchange(&mut s, &chunk[..4096], now + Duration::from_millis(10_240));
+        out.push_str(&text);
+        assert!(
+            out.starts_with("HTTP/1.1 200"),
+            "{}",
+            &out[..40.min(out.len())]
+        );
+    }
+
+    #[test]
+    fn a_client_that_stops_reading_is_given_up() {
+        let (mut s, now) = session();
+        s.received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", now);
+        let Action::Write { deadline } = s.next(now) else {
+            panic!()
+        };
+        assert_eq!(deadline, now + Duration::from_secs(10));
+        // Some progress gives it a new deadline...
+        s.written(1);
+        let later = now + Duration::from_secs(5);
+        assert!(
+            matches!(s.next(later), Action::Write { deadline } if deadline == later + Duration::from_secs(10))
+        );
+        // ...none, and it is closed.
+        assert_eq!(s.next(later + Duration::from_secs(10)), Action::Close);
+    }
+
+    #[test]
+    fn a_pipelined_burst_yields_after_a_turn_of_work() {
+        let (mut s, now) = session();
+        // Three requests of about 2 ms each (1 ms is the turn's budget).
+        let one = b"GET /cpu?n=2000 HTTP/1.1\r\nHost: x\r\n\r\n";
+        s.received(&one.repeat(3), now);
+        let mut answers_per_turn = vec![0];
+        loop {
+            match s.next(Instant::now()) {
+                Action::Write { .. } => {
+                    let out = String::from_utf8_lossy(s.output()).into_owned();
+                    *answers_per_turn.last_mut().unwrap() += out.matches("HTTP/1.1 200").count();
+                    let n = s.output().len();
+                    s.written(n);
+                }
+                Action::Yield => answers_per_turn.push(0),
+                _ => break,
+            }
+        }
+        assert_eq!(answers_per_turn, [1, 1, 1]);
+    }
+
+    #[test]
+    fn a_client_that_keeps_sending_yields_between_reads() {
+        // A body that keeps coming: no request is complete, so only the
+        // read budget can end the turn.
+        let (mut s, now) = session();
+        exchange(&mut s, UPLOAD_HEAD, now);
+        let chunk = vec![b'x'; READ_BUDGET / 4];
+        let mut actions = Vec::new();
+        for _ in 0..5 {
+            s.received(&chunk, now);
+            actions.push(s.next(now));
+        }
+        assert!(matches!(actions[0], Action::Read { .. }));
+        assert_eq!(actions[3], Action::Yield, "{actions:?}");
+        assert!(matches!(actions[4], Action::Read { .. }));
     }
 }

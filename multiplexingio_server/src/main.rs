@@ -6,8 +6,8 @@
 //! or written, or until the nearest deadline, and returns only those sockets.
 //! Each connection has a token (its slot number), a `Connection` holding its
 //! socket, its `Session` and what epoll last said about it, and is driven
-//! until it would block. Timeouts and `/sleep` are entries in a timer heap
-//! whose nearest deadline becomes the `poll` timeout.
+//! until it would block or has had its turn. Timeouts and `/sleep` are
+//! entries in a timer heap whose nearest deadline becomes the `poll` timeout.
 //!
 //! **Good at:** very many connections, most of them idle, on one thread: an
 //! idle connection costs a slot and a kernel socket, and an idle server costs
@@ -21,6 +21,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::{self, Read, Write};
+use std::mem;
 use std::net::{Shutdown, SocketAddr};
 use std::process;
 use std::time::{Duration, Instant};
@@ -73,6 +74,9 @@ struct Server {
     connections: Slots,
     /// Deadlines, nearest first: `(when, slot)`. See [`Connection::wake_by`].
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Connections that had their turn with work left: they are served
+    /// again after the next `poll`, behind whatever it reports.
+    yielded: Vec<usize>,
     /// While out of descriptors: when to try accepting again.
     accept_resume: Option<Instant>,
     buf: Box<[u8]>,
@@ -99,6 +103,7 @@ impl Server {
             listener,
             connections: Slots::default(),
             timers: BinaryHeap::new(),
+            yielded: Vec::new(),
             accept_resume: None,
             buf: vec![0u8; READ_BUFFER].into_boxed_slice(),
             http: config.http,
@@ -111,15 +116,21 @@ impl Server {
     fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(EVENTS);
         while !signals::requested() {
-            let timeout = self
-                .next_deadline()
-                .map(|at| at.saturating_duration_since(Instant::now()));
+            // With connections waiting for another turn, only look at the
+            // sockets; otherwise sleep until an event or the nearest deadline.
+            let timeout = if self.yielded.is_empty() {
+                self.next_deadline()
+                    .map(|at| at.saturating_duration_since(Instant::now()))
+            } else {
+                Some(Duration::ZERO)
+            };
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 // A signal: the loop condition decides whether to stop.
                 Err(err) if interrupted(&err) => continue,
                 Err(err) => return Err(err),
             }
+            let yielded = mem::take(&mut self.yielded);
             for event in events.iter() {
                 // Read per event, not per batch: a long `/cpu` earlier in the
                 // batch must not make later deadlines start in the past.
@@ -130,6 +141,11 @@ impl Server {
                     STOP => {}
                     Token(slot) => self.ready(slot, event, now),
                 }
+            }
+            // The connections that yielded before this poll get their next
+            // turn now, after those with news.
+            for slot in yielded {
+                self.serve(slot, Instant::now());
             }
             self.expire_timers(Instant::now());
         }
@@ -217,10 +233,13 @@ impl Server {
         let Some(conn) = self.connections.get_mut(slot) else {
             return;
         };
-        let limits = self.http.limits;
-        let (deadline, writes) = match conn.drive(&mut self.buf, now, limits.idle_timeout) {
+        let (deadline, writes) = match conn.drive(&mut self.buf, now) {
             Wait::Read(deadline) | Wait::Sleep(deadline) => (deadline, false),
             Wait::Write(deadline) => (deadline, true),
+            Wait::Turn => {
+                self.yielded.push(slot);
+                return;
+            }
             Wait::Done => {
                 // Closing the socket also takes it out of epoll.
                 self.connections.remove(slot);
@@ -277,6 +296,8 @@ enum Wait {
     Write(Instant),
     /// A delayed response's due time.
     Sleep(Instant),
+    /// Another turn, after the other connections have had theirs.
+    Turn,
     /// Nothing: the connection is finished.
     Done,
 }
@@ -316,9 +337,6 @@ struct Connection {
     watching_writes: bool,
     /// The deadline of this connection's live entry in the timer heap.
     timer: Option<Instant>,
-    /// Set when a write is first refused: a client that stops reading gets
-    /// as long as an idle one, then is dropped.
-    write_deadline: Option<Instant>,
 }
 
 impl Connection {
@@ -334,7 +352,6 @@ impl Connection {
             },
             watching_writes: false,
             timer: None,
-            write_deadline: None,
         }
     }
 
@@ -342,24 +359,23 @@ impl Connection {
     /// or write is tried only while the socket is known to be ready, so a
     /// keep-alive request costs one read and one write, and no call that
     /// would only say `WouldBlock`.
-    fn drive(&mut self, buf: &mut [u8], now: Instant, write_patience: Duration) -> Wait {
+    fn drive(&mut self, buf: &mut [u8], now: Instant) -> Wait {
         loop {
             match self.session.next(now) {
                 Action::Read { deadline } if !self.readiness.readable => {
                     return Wait::Read(deadline);
                 }
                 Action::Read { .. } => self.read(buf, now),
-                Action::Write if !self.readiness.writable => {
-                    let deadline = *self.write_deadline.get_or_insert(now + write_patience);
-                    if now < deadline {
-                        return Wait::Write(deadline);
-                    }
-                    // The client has not read for a whole idle timeout.
-                    self.session.abort();
+                // The timer wakes a connection whose client stopped reading
+                // at the deadline, and next() then closes it.
+                Action::Write { deadline } if !self.readiness.writable => {
+                    return Wait::Write(deadline);
                 }
-                Action::Write => self.write(),
+                Action::Write { .. } => self.write(),
                 // A `/sleep` response: the timer heap wakes us when it is due.
                 Action::Sleep { until } => return Wait::Sleep(until),
+                // One client must not keep the only thread: see `Server::yielded`.
+                Action::Yield => return Wait::Turn,
                 Action::HalfClose => {
                     let _ = self.stream.shutdown(Shutdown::Write);
                 }
@@ -403,7 +419,6 @@ impl Connection {
                     self.readiness.writable = false;
                 }
                 self.session.written(n);
-                self.write_deadline = None;
             }
             Err(err) if would_block(&err) => self.readiness.writable = false,
             Err(err) if interrupted(&err) => {}

@@ -20,7 +20,7 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::cli::Spec;
 use common::io::{interrupted, would_block};
@@ -73,11 +73,6 @@ fn main() {
 struct Connection {
     stream: TcpStream,
     session: Session,
-    /// Set when a write is first refused: a client that stops reading gets
-    /// as long as an idle one, then is dropped.
-    write_deadline: Option<Instant>,
-    /// How long that is (the idle timeout).
-    write_patience: Duration,
 }
 
 impl Connection {
@@ -96,22 +91,15 @@ impl Connection {
                     // Reset by the peer.
                     Err(_) => self.session.abort(),
                 },
-                Action::Write => match self.stream.write(self.session.output()) {
+                // Nor for the write deadline: a client that stops reading is
+                // given up by next() once it passes.
+                Action::Write { .. } => match self.stream.write(self.session.output()) {
                     // A socket never takes zero of the bytes it is offered;
                     // should one, looping on it would hang the whole server.
                     Ok(0) => self.session.abort(),
-                    Ok(n) => {
-                        self.session.written(n);
-                        self.write_deadline = None;
-                    }
+                    Ok(n) => self.session.written(n),
                     // The send buffer is full: the client is not reading yet.
-                    Err(err) if would_block(&err) || interrupted(&err) => {
-                        if self.gave_up_on_reader(now) {
-                            self.session.abort();
-                        } else {
-                            return true;
-                        }
-                    }
+                    Err(err) if would_block(&err) || interrupted(&err) => return true,
                     // The peer is gone.
                     Err(_) => self.session.abort(),
                 },
@@ -119,17 +107,15 @@ impl Connection {
                 // would stop every other connection too, leave it to a later
                 // turn: next() looks at the clock again then.
                 Action::Sleep { .. } => return true,
+                // This connection has had its share of the sweep; the rest of
+                // its work waits for the next one, after everyone else's.
+                Action::Yield => return true,
                 Action::HalfClose => {
                     let _ = self.stream.shutdown(Shutdown::Write);
                 }
                 Action::Close => return false,
             }
         }
-    }
-
-    /// Whether the client has refused our output for too long.
-    fn gave_up_on_reader(&mut self, now: Instant) -> bool {
-        now >= *self.write_deadline.get_or_insert(now + self.write_patience)
     }
 }
 
@@ -164,8 +150,6 @@ impl Acceptor {
                 Ok((stream, peer)) => connections.push(Connection {
                     stream,
                     session: Session::new(*http, peer, now),
-                    write_deadline: None,
-                    write_patience: http.limits.idle_timeout,
                 }),
                 // Nobody is waiting to connect.
                 Err(err) if would_block(&err) => return,

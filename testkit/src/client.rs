@@ -128,9 +128,20 @@ impl Client {
         })
     }
 
+    /// One read, retried when a signal interrupts it: on Linux a read with
+    /// a receive timeout can return EINTR even where no handler runs.
+    fn read_some(&mut self, chunk: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.stream.read(chunk) {
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
     fn fill(&mut self, what: &str) {
         let mut chunk = [0u8; 64 * 1024];
-        match self.stream.read(&mut chunk) {
+        match self.read_some(&mut chunk) {
             Ok(0) => panic!(
                 "connection closed while waiting for {what}; had {:?}",
                 String::from_utf8_lossy(&self.buf)
@@ -148,7 +159,7 @@ impl Client {
             String::from_utf8_lossy(&self.buf)
         );
         let mut chunk = [0u8; 1024];
-        match self.stream.read(&mut chunk) {
+        match self.read_some(&mut chunk) {
             Ok(0) => {}
             Err(err) if err.kind() == io::ErrorKind::ConnectionReset => {}
             Ok(n) => panic!(

@@ -8,7 +8,9 @@
 //!   thread (the event loops);
 //! - [`pool`]: checks for the servers with a fixed pool of threads;
 //! - [`procfs`]: everything read from `/proc` (process trees, threads,
-//!   memory, CPU time, sockets, limits).
+//!   memory, CPU time, sockets, limits);
+//! - [`seccomp`]: making chosen system calls fail, to test what a server
+//!   does at a limit.
 //!
 //! A server crate runs the whole kit with one macro call in its `tests/`:
 //!
@@ -29,6 +31,7 @@ pub mod client;
 pub mod load;
 pub mod pool;
 pub mod procfs;
+pub mod seccomp;
 pub mod server;
 
 pub use client::{Client, PATIENCE, Response, get};
@@ -81,6 +84,12 @@ macro_rules! conformance_tests {
             a_slow_request_does_not_block_others_unless_iterative,
             sigterm_stops_it_cleanly,
             sigint_stops_it_cleanly,
+            half_close_closes_promptly,
+            trickled_body_gets_408_but_a_slow_upload_succeeds,
+            start_up_failure_exits_non_zero_with_one_line,
+            a_pipelined_burst_delays_others_by_about_one_request,
+            a_failed_log_write_does_not_stop_the_server,
+            the_log_escapes_control_characters,
         );
     };
     (@each $target:expr; $($check:ident),* $(,)?) => {

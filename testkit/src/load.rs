@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use common::limits::raise_fd_limit;
 
 use crate::client::{Client, get};
+use crate::eventually;
 use crate::procfs;
+use crate::seccomp::{self, Fail};
 use crate::server::Target;
 
 /// `clients` connections each ask for `/sleep?ms=…` at once; all answers
@@ -128,6 +130,28 @@ fn set_fd_limit(pid: u32, limit: u64) {
             ) == 0
     };
     assert!(ok, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+/// An event loop that cannot register its listening socket (here
+/// `epoll_ctl` on descriptor 3, the first the server opens, fails with
+/// ENOMEM) says so in one line and exits with status 1, not 0.
+pub fn event_loop_failure_exits_non_zero(t: &Target) {
+    let mut server = t.start_with(&[], |command| {
+        let fail = Fail::CallWithArg {
+            call: libc::SYS_epoll_ctl,
+            arg: 2,
+            value: 3,
+        };
+        seccomp::fail(command, fail, libc::ENOMEM);
+    });
+    let status = server.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{status:?}");
+    // The kit reads stderr on a thread of its own: give it a moment.
+    let said = eventually(Duration::from_secs(2), || {
+        server.stderr().contains("Cannot allocate memory")
+    });
+    let log = server.stderr();
+    assert!(said && log.lines().count() == 1, "{log:?}");
 }
 
 /// User plus system CPU time of a process so far, in clock ticks.

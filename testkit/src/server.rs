@@ -49,9 +49,14 @@ impl Target {
 
     /// Starts the server with the target's arguments plus `extra`.
     pub fn start(&self, extra: &[&str]) -> Server {
+        self.start_with(extra, |_| {})
+    }
+
+    /// Like [`Target::start`], with `adjust` applied to the command first.
+    pub fn start_with(&self, extra: &[&str], adjust: impl FnOnce(&mut Command)) -> Server {
         let mut args: Vec<&str> = self.args.to_vec();
         args.extend_from_slice(extra);
-        Server::start(self.bin, &args)
+        Server::start_with(self.bin, &args, adjust)
     }
 
     /// Whether the kit may expect kept connections and no waiting.
@@ -73,12 +78,22 @@ pub struct Server {
 impl Server {
     /// Starts `bin --port 0 ARGS…` and waits for its start-up line.
     pub fn start(bin: &str, args: &[&str]) -> Server {
-        let mut child = Command::new(bin)
+        Server::start_with(bin, args, |_| {})
+    }
+
+    /// Like [`Server::start`], with `adjust` applied to the command first:
+    /// to send stderr elsewhere, or to limit the process before it runs
+    /// (`pre_exec`). Whatever stderr it sets is not captured.
+    pub fn start_with(bin: &str, args: &[&str], adjust: impl FnOnce(&mut Command)) -> Server {
+        let mut command = Command::new(bin);
+        command
             .args(["--port", "0"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        adjust(&mut command);
+        let mut child = command
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {bin}: {err}"));
         let stderr = Arc::new(Mutex::new(Vec::new()));
@@ -131,6 +146,11 @@ impl Server {
         self.child.id()
     }
 
+    /// Whether the server process is still running.
+    pub fn running(&mut self) -> bool {
+        self.exited.is_none() && self.wait_exit(Duration::ZERO).is_none()
+    }
+
     /// A new connection to the server.
     pub fn client(&self) -> Client {
         Client::connect(self.addr)
@@ -174,14 +194,16 @@ impl Server {
     /// Waits up to `limit` for the server to exit.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let start = Instant::now();
-        while start.elapsed() < limit {
+        loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 self.exited = Some(status);
                 return Some(status);
             }
+            if start.elapsed() >= limit {
+                return None;
+            }
             thread::sleep(Duration::from_millis(10));
         }
-        None
     }
 
     /// Every live process descended from the server (its workers, children).
@@ -192,10 +214,12 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        for pid in self.descendants() {
-            send_signal(pid, libc::SIGKILL);
-        }
-        if self.exited.is_none() {
+        // The pid is the server's only until it is reaped; after that it
+        // may be anybody's, and nothing may be looked up or killed by it.
+        if self.exited.is_none() && matches!(self.child.try_wait(), Ok(None)) {
+            for pid in self.descendants() {
+                send_signal(pid, libc::SIGKILL);
+            }
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
@@ -207,5 +231,26 @@ pub fn send_signal(pid: u32, signal: i32) {
     // SAFETY: kill(2) has no memory effects; at worst the pid is gone.
     unsafe {
         libc::kill(pid as libc::pid_t, signal);
+    }
+}
+
+/// Sets a process's open-file limit (soft and hard) between fork and exec,
+/// so that it cannot raise it: for a test that runs a server out of
+/// descriptors.
+pub fn limit_open_files(command: &mut Command, limit: u64) {
+    use std::os::unix::process::CommandExt;
+    let rlimit = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: the closure runs between fork and exec and only calls
+    // setrlimit, which is async-signal-safe, on a value built before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
