@@ -454,15 +454,6 @@ pub fn why(step: &Step, log: &str, stopped: Option<&str>) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-/// N of a progress line, `Made N connections: ...` or `Made N connections in ...`.
-pub fn made_so_far(line: &str) -> Option<usize> {
-    line.strip_prefix("Made ")?
-        .split_once(" connections")?
-        .0
-        .parse()
-        .ok()
-}
-
 /// What the server said besides its start-up line: the first lines (where a
 /// panic names its cause) and the last, for the results file.
 pub fn log_excerpt(log: &str) -> Option<String> {
@@ -480,51 +471,6 @@ pub fn log_excerpt(log: &str) -> Option<String> {
             lines[n - 3..].join("\n")
         )),
     }
-}
-
-/// What one connhold process reported.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ClientResult {
-    pub held: usize,
-    pub ramp_s: f64,
-    pub probes: usize,
-    pub probe_ms: Option<(f64, f64, f64)>,
-    pub failures: BTreeMap<String, u64>,
-    pub probe_failures: BTreeMap<String, u64>,
-}
-
-/// Reads the `connhold-result {...}` line.
-pub fn parse_client_result(line: &str) -> Result<ClientResult, String> {
-    let text = line
-        .strip_prefix("connhold-result ")
-        .ok_or("not a connhold-result line")?;
-    let value = Json::parse(text)?;
-    let number = |key: &str| value.get(key).and_then(Json::as_f64);
-    let counts = |key: &str| -> BTreeMap<String, u64> {
-        match value.get(key) {
-            Some(Json::Obj(fields)) => fields
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
-                .collect(),
-            _ => BTreeMap::new(),
-        }
-    };
-    let probe = value.get("probe_ms");
-    let probe_ms = probe.and_then(|p| {
-        Some((
-            p.get("p50")?.as_f64()?,
-            p.get("p99")?.as_f64()?,
-            p.get("max")?.as_f64()?,
-        ))
-    });
-    Ok(ClientResult {
-        held: number("held").ok_or("no \"held\"")? as usize,
-        ramp_s: number("ramp_s").unwrap_or(f64::NAN),
-        probes: number("probes").unwrap_or(0.0) as usize,
-        probe_ms,
-        failures: counts("failures"),
-        probe_failures: counts("probe_failures"),
-    })
 }
 
 /// Where things are.
@@ -768,7 +714,7 @@ fn run_step(
     // The last `Made N connections` of each client: how far it got, should
     // it never report a result (the server died, the step was stopped).
     let mut progress = vec![0usize; clients.len()];
-    let mut results: Vec<Option<ClientResult>> = vec![None; clients.len()];
+    let mut results: Vec<Option<connhold::Report>> = vec![None; clients.len()];
     let mut next_sample: Option<Instant> = None;
     let mut samples = 0;
     let mut last_memory_check = Instant::now();
@@ -780,16 +726,14 @@ fn run_step(
                 } else {
                     "   ".to_string()
                 };
-                if let Some(made) = made_so_far(&line) {
+                if let Some((made, over)) = connhold::parse_made(&line) {
                     progress[i] = made;
+                    ramp_done[i] |= over;
                 }
-                if line.starts_with("Made ") && line.contains(" in ") {
-                    ramp_done[i] = true;
-                }
-                if line.starts_with("connhold-result ") {
-                    match parse_client_result(&line) {
+                if line.starts_with(connhold::RESULT_PREFIX) {
+                    match connhold::Report::parse_line(&line) {
                         Ok(result) => results[i] = Some(result),
-                        Err(err) => stopped = Some(format!("unreadable connhold result: {err}")),
+                        Err(err) => stopped = Some(format!("{err:#}")),
                     }
                 } else {
                     println!("{prefix}{line}");
@@ -846,7 +790,12 @@ fn run_step(
         }
         if result.probes > 0 {
             step.probes = result.probes;
-            step.probe_ms = result.probe_ms;
+            let p = result.probe_ms;
+            step.probe_ms = p
+                .p50
+                .zip(p.p99)
+                .zip(p.max)
+                .map(|((p50, p99), max)| (p50, p99, max));
         }
     }
     for (result, made) in results.iter().zip(&progress) {
@@ -1353,36 +1302,7 @@ mod tests {
     }
 
     #[test]
-    fn connhold_results_are_read() {
-        let line = "connhold-result {\"target\":1000,\"held\":4,\"ramp_s\":5.512,\
-                    \"failures\":{\"timeout: no answer\":996},\"probes\":6,\
-                    \"probe_ms\":{\"p50\":null,\"p99\":null,\"max\":null},\
-                    \"probe_failures\":{\"probe receive: timeout\":6}}";
-        let r = parse_client_result(line).unwrap();
-        assert_eq!((r.held, r.probes, r.probe_ms), (4, 6, None));
-        assert_eq!(r.failures["timeout: no answer"], 996);
-        assert_eq!(r.probe_failures["probe receive: timeout"], 6);
-        let ok = parse_client_result(
-            "connhold-result {\"target\":2,\"held\":2,\"ramp_s\":0.1,\"failures\":{},\"probes\":3,\
-             \"probe_ms\":{\"p50\":0.25,\"p99\":0.5,\"max\":0.5},\"probe_failures\":{}}",
-        )
-        .unwrap();
-        assert_eq!(ok.probe_ms, Some((0.25, 0.5, 0.5)));
-        assert!(parse_client_result("Made 10 connections").is_err());
-        assert!(parse_client_result("connhold-result {\"target\":2}").is_err());
-    }
-
-    #[test]
     fn progress_lines_and_log_excerpts() {
-        assert_eq!(
-            made_so_far("Made 10001 connections: 1152.85 connections/second..."),
-            Some(10_001)
-        );
-        assert_eq!(
-            made_so_far("Made 9500 connections in 9.5 s (0 failed)"),
-            Some(9500)
-        );
-        assert_eq!(made_so_far("Held 9500 connections for 6 s"), None);
         let log = "x: listening on http://127.0.0.1:1 (y)\n";
         assert_eq!(log_excerpt(log), None);
         let log = format!("{log}thread panicked at a.rs:1:2:\nfailed\n");

@@ -15,30 +15,56 @@
 //! hard limit, and aborts its connections with RST when it ends, so that
 //! nothing lingers in TIME_WAIT for the next run.
 //!
-//! It prints progress in the manner of the seed `002` log, the line
-//! `Made N connections in X s (F failed)` when the ramp ends (scripts wait
-//! for it), and ends with one JSON line (`connhold-result {...}`).
+//! It prints a progress line every 1,000 connections, the line
+//! `Made N connections in X s (F failed)` when the ramp ends (`bench
+//! capacity` waits for it), and ends with one JSON line, `connhold-result
+//! {...}`: the lines and the result's type are in the library (`src/lib.rs`).
 
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream as StdStream};
 use std::os::fd::FromRawFd;
 use std::process;
 use std::time::{Duration, Instant};
 
+use clap::{Parser, value_parser};
+use connhold::{Counts, ProbeMs, Report, kind, number_in};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: connhold\r\n\r\n";
 
+/// Opens many idle keep-alive connections to a server, holds them, and
+/// prints what it saw (the last line is `connhold-result {JSON}`).
+#[derive(Parser)]
+#[command(name = "connhold")]
 struct Options {
+    /// The server, as an IPv4 address and port
+    #[arg(
+        long = "addr",
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:8080"
+    )]
     target: SocketAddrV4,
+    /// Connections to open and hold
+    #[arg(long, value_name = "N", default_value_t = 1000)]
     connections: usize,
+    /// New connections per second
+    #[arg(long, value_name = "PER_SEC", default_value_t = 2000.0,
+          value_parser = number_in(0.001, 1e6))]
     rate: f64,
+    /// Source addresses to spread the connections over, from 127.0.0.2 up
+    #[arg(long, value_name = "K", default_value_t = 16,
+          value_parser = value_parser!(u8).range(1..=250))]
     sources: u8,
-    hold: Duration,
-    timeout: Duration,
-    probe: bool,
+    /// Seconds to hold the connections once the ramp is over
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = number_in(0.0, 86_400.0))]
+    hold: f64,
+    /// Seconds a connection may take to be answered before it counts as failed
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = number_in(0.0, 86_400.0))]
+    timeout: f64,
+    /// Do not time a fresh GET / every second while holding
+    #[arg(long)]
+    no_probe: bool,
 }
 
 /// Where one connection is in its life.
@@ -62,34 +88,17 @@ struct Conn {
     opened: Instant,
 }
 
-/// What went wrong, counted by kind for the summary.
-#[derive(Default)]
-struct Failures(BTreeMap<String, usize>);
-
-impl Failures {
-    fn add(&mut self, kind: impl Into<String>) {
-        *self.0.entry(kind.into()).or_default() += 1;
-    }
-    fn total(&self) -> usize {
-        self.0.values().sum()
-    }
+/// Counts one failure of a kind.
+fn count(failures: &mut Counts, kind: impl Into<String>) {
+    *failures.entry(kind.into()).or_default() += 1;
 }
 
 fn main() {
-    let usage = "usage: connhold --addr HOST:PORT --connections N [--rate PER_SEC] [--sources K] \
-                 [--hold SECS] [--timeout SECS] [--no-probe]";
-    let options = parse_args(std::env::args().skip(1)).unwrap_or_else(|message| {
-        if message == "help" {
-            println!("{usage}");
-            process::exit(0);
-        }
-        eprintln!("connhold: {message}\n{usage}");
-        process::exit(2);
-    });
-    let limit = common::net::raise_fd_limit();
+    let options: Options = connhold::parse_args("connhold");
+    let limit = common::limits::raise_fd_limit();
     println!(
-        "connhold: {} connections to {} at {}/s from {} source addresses (open-file limit {limit})",
-        options.connections, options.target, options.rate, options.sources
+        "connhold: {} connections to {} at {}/s from {} source addresses (open-file limit {})",
+        options.connections, options.target, options.rate, options.sources, limit.soft
     );
     match run(&options) {
         Ok(all_held) => process::exit(if all_held { 0 } else { 1 }),
@@ -104,7 +113,7 @@ fn run(options: &Options) -> io::Result<bool> {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
     let mut conns: Vec<Conn> = Vec::with_capacity(options.connections);
-    let mut failures = Failures::default();
+    let mut failures = Counts::new();
     // Counted as connections change state, so that no loop below has to
     // walk all N connections to know where the ramp stands.
     let mut held = 0usize;
@@ -112,6 +121,7 @@ fn run(options: &Options) -> io::Result<bool> {
     let mut next_report = 1usize;
     let start = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / options.rate);
+    let timeout = Duration::from_secs_f64(options.timeout);
     let mut last_expiry = Instant::now();
     let mut scratch = vec![0u8; 4096];
 
@@ -123,35 +133,25 @@ fn run(options: &Options) -> io::Result<bool> {
             ((start.elapsed().as_secs_f64() * options.rate) as usize + 1).min(options.connections);
         while conns.len() < due {
             let token = Token(conns.len());
-            let source = Ipv4Addr::new(
-                127,
-                0,
-                0,
-                2 + (conns.len() % usize::from(options.sources)) as u8,
-            );
-            match connect_from(source, options.target) {
-                Ok(mut stream) => {
-                    poll.registry().register(
-                        &mut stream,
-                        token,
-                        Interest::READABLE | Interest::WRITABLE,
-                    )?;
-                    conns.push(Conn {
-                        stream: Some(stream),
-                        state: State::Connecting,
-                        opened: Instant::now(),
-                    });
-                }
-                Err(err) => {
-                    failures.add(format!("local: {}", errno_name(&err)));
-                    gone += 1;
-                    conns.push(Conn {
-                        stream: None,
-                        state: State::Gone,
-                        opened: Instant::now(),
-                    });
-                }
-            }
+            let last_octet = 2 + (conns.len() % usize::from(options.sources)) as u8;
+            let (stream, state) =
+                match connect_from(Ipv4Addr::new(127, 0, 0, last_octet), options.target) {
+                    Ok(mut stream) => {
+                        let both = Interest::READABLE | Interest::WRITABLE;
+                        poll.registry().register(&mut stream, token, both)?;
+                        (Some(stream), State::Connecting)
+                    }
+                    Err(err) => {
+                        count(&mut failures, format!("local: {}", errno_name(&err)));
+                        gone += 1;
+                        (None, State::Gone)
+                    }
+                };
+            conns.push(Conn {
+                stream,
+                state,
+                opened: Instant::now(),
+            });
         }
         if conns.len() == options.connections && held + gone == conns.len() {
             break;
@@ -174,8 +174,8 @@ fn run(options: &Options) -> io::Result<bool> {
             if !was_held && is_held {
                 held += 1;
                 if held >= next_report {
-                    let rate = held as f64 / start.elapsed().as_secs_f64();
-                    println!("Made {held} connections: {rate:.2} connections/second...");
+                    let per_s = held as f64 / start.elapsed().as_secs_f64();
+                    println!("{}", connhold::progress_line(held, per_s));
                     next_report = if held == 1 { 1001 } else { next_report + 1000 };
                 }
             } else if was_held && !is_held {
@@ -185,31 +185,29 @@ fn run(options: &Options) -> io::Result<bool> {
         // Ten times a second is often enough to notice a connection that
         // waited longer than `--timeout`.
         if last_expiry.elapsed() >= Duration::from_millis(100) {
-            gone += expire(&mut conns, options.timeout, &mut failures);
+            gone += expire(&mut conns, timeout, &mut failures);
             last_expiry = Instant::now();
         }
     }
     let ramp = start.elapsed();
-    println!(
-        "Made {held} connections in {:.1} s ({} failed)",
-        ramp.as_secs_f64(),
-        failures.total()
-    );
+    let failed: u64 = failures.values().sum();
+    println!("{}", connhold::ramp_line(held, ramp.as_secs_f64(), failed));
     print_sockstat();
 
     // Hold: keep every connection open and silent, probe once a second.
     let mut probes: Vec<f64> = Vec::new();
-    let mut probe_failures = Failures::default();
+    let mut probe_failures = Counts::new();
+    let hold = Duration::from_secs_f64(options.hold);
     let hold_start = Instant::now();
-    while hold_start.elapsed() < options.hold {
-        if options.probe {
+    while hold_start.elapsed() < hold {
+        if !options.no_probe {
             match probe(options.target) {
                 Ok(latency) => probes.push(latency.as_secs_f64() * 1000.0),
-                Err(err) => probe_failures.add(err),
+                Err(err) => count(&mut probe_failures, err),
             }
         }
         let until = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < until && hold_start.elapsed() < options.hold {
+        while Instant::now() < until && hold_start.elapsed() < hold {
             poll_events(
                 &mut poll,
                 &mut events,
@@ -226,42 +224,37 @@ fn run(options: &Options) -> io::Result<bool> {
             }
         }
     }
-    let held_at_end = held;
-    if options.probe && !probes.is_empty() {
-        println!(
-            "Held {held_at_end} connections for {:.0} s; probe p50 {:.2} ms, p99 {:.2} ms ({} probes failed)",
-            options.hold.as_secs_f64(),
-            percentile(&probes, 50.0),
-            percentile(&probes, 99.0),
-            probe_failures.total()
-        );
-    } else if options.probe {
-        println!(
-            "Held {held_at_end} connections for {:.0} s; no probe was answered ({} failed)",
-            options.hold.as_secs_f64(),
-            probe_failures.total()
-        );
-    } else {
-        println!(
-            "Held {held_at_end} connections for {:.0} s",
-            options.hold.as_secs_f64()
-        );
-    }
+    let probe_ms = ProbeMs {
+        p50: percentile(&probes, 50.0),
+        p99: percentile(&probes, 99.0),
+        max: percentile(&probes, 100.0),
+    };
+    let probes_failed: u64 = probe_failures.values().sum();
+    let probed = match (probe_ms.p50, probe_ms.p99) {
+        _ if options.no_probe => String::new(),
+        (Some(p50), Some(p99)) => {
+            format!("; probe p50 {p50:.2} ms, p99 {p99:.2} ms ({probes_failed} probes failed)")
+        }
+        _ => format!("; no probe was answered ({probes_failed} failed)"),
+    };
+    println!("Held {held} connections for {:.0} s{probed}", options.hold);
 
-    print_summary(
-        options,
-        held_at_end,
-        ramp,
-        &failures,
-        &probes,
-        &probe_failures,
-    );
+    let report = Report {
+        target: options.connections,
+        held,
+        ramp_s: ramp.as_secs_f64(),
+        failures,
+        probes: probes.len(),
+        probe_ms,
+        probe_failures,
+    };
+    println!("{}", report.line());
     for conn in &mut conns {
         if let Some(stream) = conn.stream.take() {
             abort(stream);
         }
     }
-    Ok(held_at_end == options.connections && probe_failures.total() == 0)
+    Ok(held == options.connections && probes_failed == 0)
 }
 
 /// The `TCP:` line of /proc/net/sockstat: sockets in use, orphans,
@@ -283,7 +276,7 @@ fn poll_events(poll: &mut Poll, events: &mut Events, timeout: Duration) -> io::R
 }
 
 /// Moves one connection along after a readiness event, as far as it can go.
-fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Failures) {
+fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Counts) {
     let Some(stream) = conn.stream.as_mut() else {
         return;
     };
@@ -308,14 +301,14 @@ fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Failures) {
                 Err(err) => Err(format!("send: {}", errno_name(&err))),
             },
             State::Receiving { got } => match stream.read(scratch) {
-                Ok(0) => Err("closed before answering".to_string()),
+                Ok(0) => Err(kind::CLOSED_BEFORE_ANSWER.to_string()),
                 Ok(n) => {
                     got.extend_from_slice(&scratch[..n]);
                     match check_response(got) {
                         Some(Ok(true)) => Ok(State::Held),
                         // This tool exists to hold connections; a server
                         // that closes each one after answering cannot.
-                        Some(Ok(false)) => Err("answered with Connection: close".to_string()),
+                        Some(Ok(false)) => Err(kind::CLOSES.to_string()),
                         Some(Err(why)) => Err(why),
                         None => continue,
                     }
@@ -324,7 +317,7 @@ fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Failures) {
                 Err(err) => Err(format!("receive: {}", errno_name(&err))),
             },
             State::Held => match stream.read(scratch) {
-                Ok(0) => Err("closed by the server while held".to_string()),
+                Ok(0) => Err(kind::CLOSED_WHILE_HELD.to_string()),
                 Ok(_) => Err("unexpected bytes while held".to_string()),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) => Err(format!("held: {}", errno_name(&err))),
@@ -340,7 +333,7 @@ fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Failures) {
                 }
             }
             Err(why) => {
-                failures.add(why);
+                count(failures, why);
                 conn.state = State::Gone;
                 if let Some(stream) = conn.stream.take() {
                     abort(stream);
@@ -389,7 +382,7 @@ fn check_response(got: &[u8]) -> Option<Result<bool, String>> {
 
 /// Fails connections that have not finished their exchange in time, and
 /// says how many it failed.
-fn expire(conns: &mut [Conn], timeout: Duration, failures: &mut Failures) -> usize {
+fn expire(conns: &mut [Conn], timeout: Duration, failures: &mut Counts) -> usize {
     let now = Instant::now();
     let mut expired = 0;
     for conn in conns.iter_mut() {
@@ -399,10 +392,10 @@ fn expire(conns: &mut [Conn], timeout: Duration, failures: &mut Failures) -> usi
         );
         if waiting && now.duration_since(conn.opened) > timeout {
             let what = match conn.state {
-                State::Connecting => "timeout: connect",
-                _ => "timeout: no answer",
+                State::Connecting => kind::CONNECT_TIMEOUT,
+                _ => kind::NO_ANSWER,
             };
-            failures.add(what);
+            count(failures, what);
             expired += 1;
             conn.state = State::Gone;
             if let Some(stream) = conn.stream.take() {
@@ -524,113 +517,12 @@ fn errno_name(err: &io::Error) -> String {
     name.to_string()
 }
 
-fn percentile(values: &[f64], p: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
+/// The value at percentile `p` (nearest rank); `None` for no values.
+fn percentile(values: &[f64], p: f64) -> Option<f64> {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank]
-}
-
-fn print_summary(
-    options: &Options,
-    held: usize,
-    ramp: Duration,
-    failures: &Failures,
-    probes: &[f64],
-    probe_failures: &Failures,
-) {
-    let counts = |f: &Failures| {
-        let items: Vec<String> =
-            f.0.iter()
-                .map(|(k, v)| format!("{}:{v}", json_string(k)))
-                .collect();
-        format!("{{{}}}", items.join(","))
-    };
-    let number = |x: f64| {
-        if x.is_finite() {
-            format!("{x:.3}")
-        } else {
-            "null".to_string()
-        }
-    };
-    println!(
-        "connhold-result {{\"target\":{},\"held\":{held},\"ramp_s\":{:.3},\"failures\":{},\
-         \"probes\":{},\"probe_ms\":{{\"p50\":{},\"p99\":{},\"max\":{}}},\"probe_failures\":{}}}",
-        options.connections,
-        ramp.as_secs_f64(),
-        counts(failures),
-        probes.len(),
-        number(percentile(probes, 50.0)),
-        number(percentile(probes, 99.0)),
-        number(probes.iter().copied().fold(f64::NAN, f64::max)),
-        counts(probe_failures),
-    );
-}
-
-fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Seconds as a duration; refuses what `Duration` cannot hold (negative,
-/// NaN, infinite) instead of panicking on it.
-fn seconds(flag: &str, text: &str) -> Result<Duration, String> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("{flag} needs seconds from 0 to 86400, not {text:?}"))
-}
-
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
-    let mut options = Options {
-        target: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080),
-        connections: 1000,
-        rate: 2000.0,
-        sources: 16,
-        hold: Duration::from_secs(5),
-        timeout: Duration::from_secs(5),
-        probe: true,
-    };
-    let mut args = args.into_iter();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        let bad = |flag: &str| format!("bad value for {flag}");
-        match flag.as_str() {
-            "--addr" => {
-                options.target = value()?
-                    .parse()
-                    .map_err(|_| bad("--addr (IPv4 HOST:PORT)"))?
-            }
-            "--connections" => options.connections = value()?.parse().map_err(|_| bad(&flag))?,
-            "--rate" => options.rate = value()?.parse().map_err(|_| bad(&flag))?,
-            "--sources" => options.sources = value()?.parse().map_err(|_| bad(&flag))?,
-            "--hold" => options.hold = seconds(&flag, &value()?)?,
-            "--timeout" => options.timeout = seconds(&flag, &value()?)?,
-            "--no-probe" => options.probe = false,
-            "-h" | "--help" => return Err("help".to_string()),
-            _ => return Err(format!("unknown argument {flag:?}")),
-        }
-    }
-    if !(options.rate.is_finite() && options.rate > 0.0)
-        || options.sources == 0
-        || options.sources > 250
-    {
-        return Err("--rate must be positive and --sources between 1 and 250".to_string());
-    }
-    Ok(options)
+    let rank = ((p / 100.0) * sorted.len().checked_sub(1)? as f64).round() as usize;
+    sorted.get(rank).copied()
 }
 
 #[cfg(test)]
@@ -653,7 +545,7 @@ mod tests {
 
     #[test]
     fn arguments_are_parsed_and_checked() {
-        let parse = |args: &[&str]| parse_args(args.iter().map(|s| s.to_string()));
+        let parse = |args: &[&str]| Options::try_parse_from([&["connhold"], args].concat());
         let o = parse(&[
             "--addr",
             "127.0.0.1:9000",
@@ -661,13 +553,13 @@ mod tests {
             "19000",
             "--hold",
             "2.5",
-            "--no-probe",
         ])
         .unwrap();
-        assert_eq!(o.target.port(), 9000);
-        assert_eq!(o.connections, 19_000);
-        assert_eq!(o.hold, Duration::from_millis(2500));
-        assert!(!o.probe);
+        assert_eq!(
+            (o.target.port(), o.connections, o.hold),
+            (9000, 19_000, 2.5)
+        );
+        assert!(!o.no_probe && parse(&["--no-probe"]).unwrap().no_probe);
         for bad in [
             &["--hold", "-1"][..],
             &["--timeout", "NaN"],
@@ -685,9 +577,9 @@ mod tests {
     #[test]
     fn percentiles_and_errno_names() {
         let values = [5.0, 1.0, 3.0, 2.0, 4.0];
-        assert_eq!(percentile(&values, 50.0), 3.0);
-        assert_eq!(percentile(&values, 99.0), 5.0);
-        assert!(percentile(&[], 50.0).is_nan());
+        assert_eq!(percentile(&values, 50.0), Some(3.0));
+        assert_eq!(percentile(&values, 99.0), Some(5.0));
+        assert_eq!(percentile(&[], 50.0), None);
         let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
         assert_eq!(errno_name(&refused), "ECONNREFUSED");
     }
