@@ -896,7 +896,12 @@ pub fn read_limits() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn results_json(options: &Options, runs: &[ServerRun], machine: &machine::Machine) -> Json {
+fn results_json(
+    options: &Options,
+    runs: &[ServerRun],
+    machine: &machine::Machine,
+    date: &str,
+) -> Json {
     let steps: Vec<Json> = options.steps.iter().map(|s| Json::from(*s)).collect();
     let limits = read_limits()
         .into_iter()
@@ -922,7 +927,7 @@ fn results_json(options: &Options, runs: &[ServerRun], machine: &machine::Machin
                 .field("cores", machine.cores)
                 .field("kernel", machine.kernel.as_str())
                 .field("rustc", machine.rustc.as_str())
-                .field("date", machine.date.as_str()),
+                .field("date", date),
         )
         .field(
             "settings",
@@ -939,7 +944,8 @@ fn results_json(options: &Options, runs: &[ServerRun], machine: &machine::Machin
 }
 
 fn write_results(options: &Options, runs: &[ServerRun]) -> Result<(), String> {
-    let machine = machine::detect("wrk", None);
+    let machine = machine::Machine::detect(None, None);
+    let date = machine::now();
     let out = match (&options.out, options.quick) {
         (Some(dir), _) => PathBuf::from(dir),
         (None, true) => {
@@ -951,13 +957,16 @@ fn write_results(options: &Options, runs: &[ServerRun]) -> Result<(), String> {
     fs::create_dir_all(&results)
         .map_err(|e| format!("cannot create {}: {e}", results.display()))?;
     let json_path = results.join("connections.json");
-    fs::write(&json_path, results_json(options, runs, &machine).pretty())
-        .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+    fs::write(
+        &json_path,
+        results_json(options, runs, &machine, &date).pretty(),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
     println!("\ncapacity: wrote {}", json_path.display());
 
     let machine_line = format!(
         "{} ({} cores), Linux {}, {}, {}",
-        machine.cpu_model, machine.cores, machine.kernel, machine.rustc, machine.date
+        machine.cpu_model, machine.cores, machine.kernel, machine.rustc, date
     );
     let section = connections_section(options, runs, &machine_line, &read_limits());
     let page = out.join("connections.md");
@@ -993,7 +1002,9 @@ pub const END: &str = "<!-- connections:end -->";
 /// Replaces what lies between the connections markers, keeping the markers
 /// and everything outside them byte for byte.
 pub fn rewrite_marked(doc: &str, body: &str) -> Result<String, String> {
-    report::rewrite_between(doc, START, END, body)
+    report::CONNECTIONS
+        .rewrite(doc, body)
+        .map_err(|e| e.to_string())
 }
 
 fn kib_cell(kib: Option<f64>) -> String {

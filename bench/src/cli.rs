@@ -23,9 +23,11 @@ Options:
   --help                  this text
 ";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Pinning {
     /// Let the scheduler place wrk and the server.
+    #[default]
     None,
     /// wrk (and the harness) on CPU 0, the server on every other CPU.
     Split,
@@ -36,6 +38,14 @@ impl Pinning {
         match self {
             Pinning::None => "none",
             Pinning::Split => "split",
+        }
+    }
+
+    /// For the docs' header.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Pinning::None => "none (scheduler's choice)",
+            Pinning::Split => "wrk on CPU 0, server on the others",
         }
     }
 }

@@ -129,10 +129,7 @@ fn run(options: Options) -> i32 {
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("target/release"));
-    let work = env::temp_dir().join(format!(
-        "bench-{}",
-        machine::utc_timestamp(std::time::SystemTime::now()).replace(':', "")
-    ));
+    let work = env::temp_dir().join(format!("bench-{}", machine::now().replace(':', "")));
     if let Err(e) = fs::create_dir_all(work.join("logs")) {
         eprintln!("bench: cannot create {}: {e}", work.display());
         return 1;
@@ -218,7 +215,7 @@ fn run(options: Options) -> i32 {
 
     let started = Instant::now();
     let outcome = execute(&setup, &options, &plan, &servers, server_cpus);
-    let passed = outcome.runs.iter().filter(|r| r.ok()).count();
+    let passed = outcome.runs.iter().filter(|r| r.ok).count();
     let failed = outcome.runs.len() - passed + outcome.problems.len();
     println!(
         "bench: finished in {} min {} s",
@@ -412,8 +409,7 @@ fn execute(
                     round: r as u32 + 1,
                     server_args: instance.args.clone(),
                     command: workload.describe(options.duration_s),
-                    measured: None,
-                    failure: None,
+                    ..RunResult::default()
                 };
                 match measure(setup, &running, workload, options.duration_s) {
                     Ok(m) => result.measured = Some(m),
@@ -423,6 +419,7 @@ fn execute(
                     result.failure =
                         Some(format!("{death}; log: {}", server::tail(&running.log, 3)));
                 }
+                result.ok = result.failure.is_none() && result.measured.is_some();
                 println!("[{done}/{total}] {}", progress(&result));
                 let dead = server::died(&mut running).is_some();
                 outcome.runs.push(result);
@@ -473,12 +470,12 @@ fn progress(result: &RunResult) -> String {
     let mut line = format!("{} {label}", result.server);
     if let Some(m) = &result.measured {
         let errors = m.report.errors;
-        let errors = if errors.total() == 0 {
+        let errors = if errors.total == 0 {
             "0 errors".to_string()
         } else {
             format!(
                 "{} errors ({})",
-                report::thousands(errors.total()),
+                report::thousands(errors.total),
                 errors.describe()
             )
         };
@@ -489,8 +486,8 @@ fn progress(result: &RunResult) -> String {
         };
         line += &format!(
             "  {} req/s  p99 {}  {errors}{waiting}  steal {:.1}%",
-            report::rate(m.report.requests_per_s()),
-            report::latency(m.report.p99_us as f64),
+            report::rate(m.report.requests_per_s),
+            report::latency(m.report.latency_us.p99 as f64),
             m.steal_pct
         );
     }
@@ -585,8 +582,8 @@ fn measure(
         }
         if Instant::now() >= next_sample {
             let sample = procfs::sample_tree(running.pid, true);
-            measured.peak.pss_kib = measured.peak.pss_kib.max(sample.memory.pss_kib);
-            measured.peak.rss_kib = measured.peak.rss_kib.max(sample.memory.rss_kib);
+            measured.peak_pss_kib = measured.peak_pss_kib.max(sample.memory.pss_kib);
+            measured.peak_rss_kib = measured.peak_rss_kib.max(sample.memory.rss_kib);
             measured.peak_processes = measured.peak_processes.max(sample.processes);
             // Clients nobody serves: wrk counts no error for them.
             if let Some(stuck) = sockets::stuck(running.port) {
@@ -603,6 +600,7 @@ fn measure(
         .map_err(|e| format!("reading wrk's output: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let report = wrk::parse_report(&stdout).map_err(|e| {
+        let e = format!("{e:#}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         let said = stderr
             .lines()
@@ -618,10 +616,6 @@ fn measure(
     );
     measured.steal_pct = procfs::steal_percent(cpu_before, cpu_after);
     Ok(measured)
-}
-
-fn compact_date(date: &str) -> String {
-    date.replace(':', "")
 }
 
 /// Writes the results file and rewrites the marked sections.
@@ -650,55 +644,33 @@ fn write_outputs(
     fs::create_dir_all(out_dir.join("results"))
         .map_err(|e| format!("cannot create {}/results: {e}", out_dir.display()))?;
 
-    let machine = machine::detect(
-        &setup.wrk.to_string_lossy(),
-        setup
-            .nginx
-            .as_deref()
-            .map(|p| p.to_str().unwrap_or("nginx")),
-    );
-    let summaries = stats::summarize_all(&outcome.runs);
-    let pinning = match options.pin {
-        Pinning::Split => "wrk on CPU 0, server on the others",
-        Pinning::None => "none (scheduler's choice)",
+    let file = results::BenchFile {
+        schema: 1,
+        date: machine::now(),
+        machine: machine::Machine::detect(Some(&setup.wrk), setup.nginx.as_deref()),
+        settings: results::Settings {
+            duration_s: options.duration_s,
+            repeat: options.repeat,
+            warmup_s: options.warmup_s,
+            wrk_timeout_s: wrk::TIMEOUT_S,
+            pinning: options.pin,
+            quick: options.quick,
+            logging_server: options.logging_server.clone(),
+            memory: results::MEMORY.to_string(),
+            cpu: results::CPU.to_string(),
+        },
+        summaries: stats::summarize_all(&outcome.runs),
+        not_applicable: plan.not_applicable.clone(),
+        problems: outcome.problems.clone(),
+        runs: outcome.runs.clone(),
     };
-    let settings = results::Settings {
-        duration_s: options.duration_s,
-        repeat: options.repeat,
-        warmup_s: options.warmup_s,
-        pinning: options.pin.name(),
-        quick: options.quick,
-        logging_server: &options.logging_server,
-    };
-    let file_name = format!("bench-{}.json", compact_date(&machine.date));
-    let json = results::to_json(
-        &machine,
-        &settings,
-        &outcome.runs,
-        &summaries,
-        &plan.not_applicable,
-        &outcome.problems,
-    );
-    let results_path = out_dir.join("results").join(&file_name);
-    fs::write(&results_path, json.pretty())
-        .map_err(|e| format!("cannot write {}: {e}", results_path.display()))?;
+    let results_path = out_dir.join("results").join(file.file_name());
+    results::write_json(&results_path, &file).map_err(|e| format!("{e:#}"))?;
     println!("bench: wrote {}", results_path.display());
 
-    let results_file = format!("results/{file_name}");
-    let ctx = report::Context {
-        machine: &machine,
-        duration_s: options.duration_s,
-        repeat: options.repeat,
-        pinning,
-        results_file: &results_file,
-        summaries: &summaries,
-        not_applicable: &plan.not_applicable,
-        problems: &outcome.problems,
-        logging_server: &options.logging_server,
-    };
     let mut pages: Vec<(PathBuf, String)> = Vec::new();
     let mut measured: Vec<&str> = Vec::new();
-    for s in &summaries {
+    for s in &file.summaries {
         // The reference rows (nginx, bare_mio) have no chapter of their own.
         if plan::SERVERS.contains(&s.server.as_str()) && !measured.contains(&s.server.as_str()) {
             measured.push(&s.server);
@@ -707,36 +679,17 @@ fn write_outputs(
     for server in measured {
         pages.push((
             out_dir.join(format!("{server}.md")),
-            report::chapter_section(&ctx, server),
+            report::chapter_section(&file, server),
         ));
     }
-    pages.push((out_dir.join("README.md"), report::comparison_section(&ctx)));
+    pages.push((out_dir.join("README.md"), report::comparison_section(&file)));
     for (path, body) in pages {
-        // A missing chapter or markers is a warning: the chapters are written
-        // by hand, maybe not yet.
-        let Ok(doc) = fs::read_to_string(&path) else {
-            println!(
-                "bench: warning: {} does not exist; its table was not written",
-                path.display()
-            );
-            continue;
-        };
-        match report::rewrite_section(&doc, &body) {
-            Ok(new) if new == doc => {}
-            Ok(new) => {
-                fs::write(&path, new)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                println!("bench: updated {}", path.display());
-            }
-            Err(e) => println!(
-                "bench: warning: {}: {e}; its table was not written",
-                path.display()
-            ),
-        }
+        report::BENCH
+            .update("bench", &path, &body)
+            .map_err(|e| format!("{e:#}"))?;
     }
     Ok(())
 }
-
 /// Copies the Markdown files of `from` (not its subfolders) into `to`.
 fn copy_markdown(from: &Path, to: &Path) -> Result<(), String> {
     fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
@@ -796,7 +749,7 @@ fn measure_pinning(setup: &Setup, options: &Options, servers: &[ServerInfo]) -> 
                             "  round {round} {} pin={}: {} req/s, CPU {} per 1k, steal {:.1}%",
                             server.name,
                             mode.name(),
-                            report::rate(m.report.requests_per_s()),
+                            report::rate(m.report.requests_per_s),
                             report::cpu(m.cpu_ms_per_1k.unwrap_or(0.0)),
                             m.steal_pct
                         );
@@ -825,7 +778,7 @@ fn measure_pinning(setup: &Setup, options: &Options, servers: &[ServerInfo]) -> 
                 .filter(|(s, m, _)| *s == server.name && *m == mode)
                 .map(|(_, _, m)| m)
                 .collect();
-            let rps: Vec<f64> = of.iter().map(|m| m.report.requests_per_s()).collect();
+            let rps: Vec<f64> = of.iter().map(|m| m.report.requests_per_s).collect();
             let cpu: Vec<f64> = of.iter().filter_map(|m| m.cpu_ms_per_1k).collect();
             let steal: Vec<f64> = of.iter().map(|m| m.steal_pct).collect();
             let mode_text = match mode {

@@ -1,8 +1,14 @@
 //! What gets measured: the servers, the scenarios, and the order of the runs.
 
+use serde::{Deserialize, Serialize};
+
 /// One workload, exposing one weakness.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Scenario {
+    #[default]
     Seed,
     C100,
     C1000,
@@ -155,13 +161,18 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
-    /// "c1000", "workers w=16", "logging verbose".
     pub fn label(&self) -> String {
-        if self.variant.is_empty() {
-            self.scenario.name().to_string()
-        } else {
-            format!("{} {}", self.scenario.name(), self.variant)
-        }
+        label(self.scenario, &self.variant)
+    }
+}
+
+/// A run's name in tables and progress lines: "c1000", "workers w=16",
+/// "logging verbose".
+pub fn label(scenario: Scenario, variant: &str) -> String {
+    if variant.is_empty() {
+        scenario.name().to_string()
+    } else {
+        format!("{} {variant}", scenario.name())
     }
 }
 
@@ -176,7 +187,7 @@ pub struct Instance {
 }
 
 /// A scenario that does not apply to a server, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotApplicable {
     pub server: String,
     pub scenario: Scenario,
