@@ -24,38 +24,15 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::cli::Stop;
+use crate::cli::CapacityArgs;
 use crate::json::Json;
+use crate::stop_requested;
 use crate::{machine, plan, report, server};
 use testkit::procfs;
-
-pub const USAGE: &str = "\
-Usage: scripts/connections.sh [options]     (runs `bench capacity`)
-
-Opens ever more idle keep-alive connections to each server with connhold,
-and records what holding them costs: the server's PSS and RSS (summed over
-its process tree), KiB per connection, threads, processes, the latency of a
-fresh request while they are held, and why the first failing step failed.
-Writes docs/results/connections.json, the table in docs/connections.md and
-one line in each chapter (docs/<server>.md).
-
-Options:
-  --steps N[,N]           connections per step (default 1000,5000,10000,15000,19000)
-  --only NAME[,NAME]      servers to measure (default: all; the tables then list only these)
-  --hold S                seconds connhold holds each step (default 10: ten probes)
-  --rate R                new connections per second (default 2000)
-  --timeout S             seconds a connection may take to be answered (default 5)
-  --per-client N          most connections one connhold process opens (default 18000)
-  --min-available-gib G   stop when the machine's MemAvailable falls below this (default 4)
-  --quick                 steps 200,1000, 4 s holds, results in a temporary folder, docs untouched
-  --out DIR               where results and docs go (default: docs, or a temporary folder with --quick)
-  --help                  this text
-";
 
 /// The raised timeouts: idle connections must outlive the measurement.
 const SERVER_ARGS: [&str; 4] = ["--idle-timeout", "3600", "--header-timeout", "3600"];
@@ -77,121 +54,6 @@ pub struct Options {
     pub min_available_gib: f64,
     pub quick: bool,
     pub out: Option<String>,
-}
-
-fn whole(flag: &str, text: &str, min: u64, max: u64) -> Result<u64, Stop> {
-    text.parse::<u64>()
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| {
-            Stop::Bad(format!(
-                "{flag} needs a whole number from {min} to {max}, not {text:?}"
-            ))
-        })
-}
-
-pub fn parse(args: &[String]) -> Result<Options, Stop> {
-    let mut steps = None;
-    let mut only = None;
-    let mut hold = None;
-    let mut rate = 2000.0;
-    let mut timeout_s = 5;
-    let mut per_client = 18_000;
-    let mut min_available_gib = 4.0;
-    let mut quick = false;
-    let mut out = None;
-    let mut args = args.iter().cloned();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg, None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| Stop::Bad(format!("{flag} needs a value")))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Err(Stop::Help),
-            "--quick" => quick = true,
-            "--steps" => {
-                let mut list = Vec::new();
-                for item in value()?.split(',') {
-                    list.push(whole("--steps", item.trim(), 1, 1_000_000)? as usize);
-                }
-                list.sort_unstable();
-                list.dedup();
-                steps = Some(list);
-            }
-            "--only" => {
-                let names: Vec<String> =
-                    value()?.split(',').map(|s| s.trim().to_string()).collect();
-                if let Some(bad) = names.iter().find(|n| !plan::SERVERS.contains(&n.as_str())) {
-                    return Err(Stop::Bad(format!(
-                        "unknown server {bad:?}; choose from {}",
-                        plan::SERVERS.join(", ")
-                    )));
-                }
-                only = Some(names);
-            }
-            "--hold" => hold = Some(whole("--hold", &value()?, 3, 600)?),
-            "--rate" => {
-                let text = value()?;
-                rate = text
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|r| (1.0..=100_000.0).contains(r))
-                    .ok_or_else(|| {
-                        Stop::Bad(format!("--rate needs 1 to 100000 per second, not {text:?}"))
-                    })?;
-            }
-            "--timeout" => timeout_s = whole("--timeout", &value()?, 1, 120)?,
-            "--per-client" => {
-                per_client = whole("--per-client", &value()?, 100, 1_000_000)? as usize
-            }
-            "--min-available-gib" => {
-                let text = value()?;
-                min_available_gib =
-                    text.parse::<f64>()
-                        .ok()
-                        .filter(|g| *g >= 0.0)
-                        .ok_or_else(|| {
-                            Stop::Bad(format!("--min-available-gib needs a number, not {text:?}"))
-                        })?;
-            }
-            "--out" => out = Some(value()?),
-            _ => return Err(Stop::Bad(format!("unknown argument {flag:?}"))),
-        }
-    }
-    Ok(Options {
-        steps: steps.unwrap_or_else(|| {
-            if quick {
-                vec![200, 1000]
-            } else {
-                vec![1000, 5000, 10_000, 15_000, 19_000]
-            }
-        }),
-        only,
-        hold_s: hold.unwrap_or(if quick { 4 } else { 10 }),
-        rate,
-        timeout_s,
-        per_client,
-        min_available_gib,
-        quick,
-        out,
-    })
-}
-
-/// Set by SIGINT/SIGTERM: the run stops its clients and server and ends.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// One look at the server's tree and at the machine's sockets.
@@ -479,42 +341,34 @@ struct Setup {
     work: PathBuf,
 }
 
-pub fn main(args: &[String]) -> i32 {
-    let options = match parse(args) {
-        Ok(options) => options,
-        Err(Stop::Help) => {
-            print!("{USAGE}");
-            return 0;
-        }
-        Err(Stop::Bad(message)) => {
-            eprintln!("bench capacity: {message} (see --help)");
-            return 2;
-        }
+pub fn run(args: &CapacityArgs, limit: common::limits::OpenFiles) -> anyhow::Result<bool> {
+    let options = Options {
+        steps: args.steps().into_iter().map(|s| s as usize).collect(),
+        only: (!args.only.is_empty()).then(|| args.only.clone()),
+        hold_s: args.hold_s(),
+        rate: args.rate,
+        timeout_s: args.timeout,
+        per_client: args.per_client as usize,
+        min_available_gib: args.min_available_gib,
+        quick: args.quick,
+        out: args.out.as_ref().map(|p| p.display().to_string()),
     };
-    // SAFETY: the handler only stores to an atomic.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
-    let (soft, hard) = crate::raise_open_files();
+    let (soft, hard) = (limit.soft, limit.hard);
     let Some(bin_dir) = env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
     else {
-        eprintln!("bench capacity: cannot find my own directory");
-        return 1;
+        anyhow::bail!("cannot find my own directory");
     };
     if !bin_dir.join("connhold").is_file() {
-        eprintln!(
-            "bench capacity: {} is missing; build with `cargo build --release --workspace`",
+        anyhow::bail!(
+            "{} is missing; build with `cargo build --release --workspace`",
             bin_dir.join("connhold").display()
         );
-        return 1;
     }
     let work = env::temp_dir().join(format!("bench-capacity-{}", std::process::id()));
     if let Err(err) = fs::create_dir_all(&work) {
-        eprintln!("bench capacity: cannot create {}: {err}", work.display());
-        return 1;
+        anyhow::bail!("cannot create {}: {err}", work.display());
     }
     let setup = Setup { bin_dir, work };
     let servers: Vec<String> = match &options.only {
@@ -530,7 +384,7 @@ pub fn main(args: &[String]) -> i32 {
     );
     let mut runs = Vec::new();
     for name in &servers {
-        if interrupted() {
+        if stop_requested() {
             break;
         }
         runs.push(run_server(name, &options, &setup));
@@ -550,18 +404,18 @@ pub fn main(args: &[String]) -> i32 {
         .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.name)))
         .collect();
     // An interrupted run is incomplete: it leaves the docs as they were.
-    let written = if interrupted() {
+    let written = if stop_requested() {
         eprintln!("bench capacity: interrupted; nothing written");
         Ok(())
     } else {
         write_results(&options, &runs)
     };
     let code = match written {
-        Ok(()) if errors.is_empty() && !interrupted() => 0,
-        Ok(()) => 1,
+        Ok(()) if errors.is_empty() && !stop_requested() => true,
+        Ok(()) => false,
         Err(err) => {
             eprintln!("bench capacity: {err}");
-            1
+            false
         }
     };
     for error in &errors {
@@ -569,7 +423,7 @@ pub fn main(args: &[String]) -> i32 {
     }
     let _ = fs::remove_dir_all(&setup.work);
     println!("capacity: {passed} passed, {failed} failed");
-    code
+    Ok(code)
 }
 
 fn mem_available_gib() -> f64 {
@@ -584,7 +438,7 @@ fn run_server(name: &str, options: &Options, setup: &Setup) -> ServerRun {
     };
     println!("\n== {name}");
     for &target in &options.steps {
-        if interrupted() {
+        if stop_requested() {
             run.error = Some("interrupted".to_string());
             break;
         }
@@ -773,7 +627,7 @@ fn run_step(
                 ));
             }
         }
-        if interrupted() {
+        if stop_requested() {
             stopped = Some("interrupted".to_string());
         }
     }
@@ -1273,36 +1127,6 @@ pub fn plot(runs: &[ServerRun]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strs(args: &[&str]) -> Vec<String> {
-        args.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn options_default_quick_and_bad() {
-        let o = parse(&[]).unwrap();
-        assert_eq!(o.steps, [1000, 5000, 10_000, 15_000, 19_000]);
-        assert_eq!((o.hold_s, o.quick, o.per_client), (10, false, 18_000));
-        let q = parse(&strs(&["--quick", "--only", "async_server,simple_server"])).unwrap();
-        assert_eq!(q.steps, [200, 1000]);
-        assert_eq!(q.hold_s, 4);
-        assert_eq!(q.only.unwrap(), ["async_server", "simple_server"]);
-        let s = parse(&strs(&["--steps=5000, 1000,5000", "--rate", "500"])).unwrap();
-        assert_eq!(s.steps, [1000, 5000]);
-        assert_eq!(s.rate, 500.0);
-        for bad in [
-            &["--steps", "0"][..],
-            &["--steps", "1k"],
-            &["--only", "nginx"],
-            &["--hold", "1"],
-            &["--rate", "0"],
-            &["--bogus"],
-            &["--out"],
-        ] {
-            assert!(matches!(parse(&strs(bad)), Err(Stop::Bad(_))), "{bad:?}");
-        }
-        assert_eq!(parse(&strs(&["--help"])), Err(Stop::Help));
-    }
 
     #[test]
     fn steps_are_split_over_clients() {

@@ -4,7 +4,18 @@ use serde::{Deserialize, Serialize};
 
 /// One workload, exposing one weakness.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Scenario {
@@ -42,10 +53,6 @@ impl Scenario {
             Scenario::Workers => "workers",
             Scenario::Logging => "logging",
         }
-    }
-
-    pub fn parse(name: &str) -> Option<Scenario> {
-        Scenario::ALL.into_iter().find(|s| s.name() == name)
     }
 
     /// What wrk does in this scenario. `workers` is `slow` and `logging` is
@@ -389,10 +396,12 @@ mod tests {
 
     #[test]
     fn scenario_names_round_trip() {
+        use clap::ValueEnum;
         for s in Scenario::ALL {
-            assert_eq!(Scenario::parse(s.name()), Some(s));
+            assert_eq!(Scenario::from_str(s.name(), false), Ok(s));
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.name()));
         }
-        assert_eq!(Scenario::parse("nope"), None);
         assert_eq!(
             Scenario::Close.workload().describe(10),
             "wrk -t2 -c10 -d10s -H 'Connection: close' GET /"

@@ -537,7 +537,7 @@ mod tests {
         let (scenario, variant) = label.split_once(' ').unwrap_or((label, ""));
         Summary {
             server: server.to_string(),
-            scenario: Scenario::parse(scenario).unwrap(),
+            scenario: clap::ValueEnum::from_str(scenario, false).unwrap(),
             variant: variant.to_string(),
             runs: 3,
             waiting_max: Some(0),

@@ -98,14 +98,22 @@ pub fn number_in(min: f64, max: f64) -> impl Fn(&str) -> Result<f64, String> + C
 /// `PROGRAM: what is wrong (see --help)`, and exits with status 2, as the
 /// servers do; `--help` prints the help and exits with 0.
 pub fn parse_args<P: clap::Parser>(program: &str) -> P {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     P::try_parse().unwrap_or_else(|err| {
-        if !err.use_stderr() {
+        // Help, or no subcommand at all: clap's own text says it best.
+        if !err.use_stderr() || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
             err.exit();
         }
         let text = err.to_string();
         let first = text.lines().next().unwrap_or("bad arguments");
+        let choices = match err.get(ContextKind::ValidValue) {
+            Some(ContextValue::Strings(values)) if !values.is_empty() => {
+                format!("; choose from {}", values.join(", "))
+            }
+            _ => String::new(),
+        };
         eprintln!(
-            "{program}: {} (see --help)",
+            "{program}: {}{choices} (see --help)",
             first.trim_start_matches("error: ")
         );
         std::process::exit(2)

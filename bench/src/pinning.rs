@@ -1,0 +1,94 @@
+//! # `bench pinning` — should wrk and the server be pinned to CPUs?
+//!
+//! The same `seed` load with wrk pinned to CPU 0 (the server on the others)
+//! and with no pinning, alternating, on simple_server and nginx by default,
+//! to decide the default by measurement. It prints a table for
+//! docs/README.md and writes nothing.
+
+use crate::benchmark::{Setup, apply_pinning};
+use crate::cli::{Load, Pinning};
+use crate::plan::Scenario;
+use crate::report::{cpu, opt, rate, row};
+use crate::stats::{Measured, median, spread_pct};
+use crate::{server, stop_requested};
+
+pub fn run(load: &Load) -> anyhow::Result<bool> {
+    let setup = Setup::new()?;
+    let mut chosen = setup.servers(&load.only)?;
+    if load.only.is_empty() {
+        chosen.retain(|s| s.is_nginx || s.name == "simple_server");
+    }
+    // Shorter runs than 2 s say nothing about a scheduler.
+    let duration = load.duration.unwrap_or(2).max(2);
+    let (repeat, modes) = (load.repeat(), [Pinning::None, Pinning::Split]);
+    println!(
+        "bench: pinning check: seed on {} server(s), {repeat} rounds of {duration} s per mode",
+        chosen.len()
+    );
+    let mut results: Vec<(String, Pinning, Measured)> = Vec::new();
+    for round in 1..=repeat {
+        for server in &chosen {
+            for mode in modes {
+                let cpus = apply_pinning(mode, setup.cpus);
+                let tag = format!("pin{round}-{}", mode.name());
+                let mut running = setup.start(server, &[], &tag, cpus)?;
+                setup.warm_up(&running, load.warmup);
+                let measured = setup.measure(&running, Scenario::Seed.workload(), duration);
+                if server::died(&mut running).is_none() {
+                    let _ = server::stop(running);
+                }
+                let said = format!("  round {round} {} pin={}", server.name, mode.name());
+                match measured {
+                    Ok(m) => {
+                        let (rps, cpu_ms) =
+                            (rate(m.report.requests_per_s), opt(m.cpu_ms_per_1k, cpu));
+                        println!(
+                            "{said}: {rps} req/s, CPU {cpu_ms} per 1k, steal {:.1}%",
+                            m.steal_pct
+                        );
+                        results.push((server.name.clone(), mode, m));
+                    }
+                    Err(e) => println!("{said}: FAILED: {e:#}"),
+                }
+                if stop_requested() {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    apply_pinning(Pinning::None, setup.cpus);
+    println!(
+        "\n| server | wrk pinning | req/s (median ± spread) | CPU per 1k req | steal |\n|---|---|--:|--:|--:|"
+    );
+    for server in &chosen {
+        for mode in modes {
+            let of: Vec<&Measured> = results
+                .iter()
+                .filter(|(s, m, _)| *s == server.name && *m == mode)
+                .map(|(_, _, m)| m)
+                .collect();
+            let rps: Vec<f64> = of.iter().map(|m| m.report.requests_per_s).collect();
+            let cpu_ms: Vec<f64> = of.iter().filter_map(|m| m.cpu_ms_per_1k).collect();
+            let steal: Vec<f64> = of.iter().map(|m| m.steal_pct).collect();
+            let how = match mode {
+                Pinning::None => "none (scheduler's choice)",
+                Pinning::Split => "wrk -t2 on CPU 0, server on CPU 1",
+            };
+            print!(
+                "{}",
+                row([
+                    server.name.clone(),
+                    how.to_string(),
+                    format!(
+                        "{} ±{:.0}%",
+                        opt(median(&rps), rate),
+                        spread_pct(&rps).unwrap_or(0.0)
+                    ),
+                    opt(median(&cpu_ms), cpu),
+                    format!("{:.1}%", median(&steal).unwrap_or(0.0)),
+                ])
+            );
+        }
+    }
+    Ok(true)
+}
