@@ -13,7 +13,6 @@
 mod benchmark;
 mod capacity;
 mod cli;
-mod json;
 mod machine;
 mod pinning;
 mod plan;

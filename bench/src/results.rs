@@ -7,6 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::Context;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -56,10 +57,11 @@ pub const MEMORY: &str = "peak over samples of the sum of Pss (and of Rss) from 
 pub const CPU: &str = "utime+stime+cutime+cstime summed over the tree, after minus before \
     the run, per 1,000 completed requests";
 
-/// Writes `value` as indented JSON. Floats are rounded to three decimals,
-/// more than any figure here deserves, and whole ones are written as
-/// integers, as the files always had them.
-pub fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
+/// Writes `value` as indented JSON and returns what the file now says.
+/// Floats are rounded to three decimals, more than any figure here
+/// deserves, and whole ones are written as integers, as the files always
+/// had them.
+pub fn write_json<T: Serialize + DeserializeOwned>(path: &Path, value: &T) -> anyhow::Result<T> {
     fn round(value: &mut Value) {
         match value {
             Value::Number(n) if n.is_f64() => {
@@ -75,7 +77,8 @@ pub fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
     let mut tree = serde_json::to_value(value)?;
     round(&mut tree);
     let text = serde_json::to_string_pretty(&tree)? + "\n";
-    fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(serde_json::from_value(tree)?)
 }
 
 #[cfg(test)]
@@ -109,7 +112,7 @@ mod tests {
     fn written_files_read_back_and_keep_the_old_form() {
         let file: BenchFile = serde_json::from_str(COMMITTED).unwrap();
         let path = std::env::temp_dir().join(format!("bench-test-{}.json", std::process::id()));
-        write_json(&path, &file).unwrap();
+        assert_eq!(write_json(&path, &file).unwrap(), file);
         let text = fs::read_to_string(&path).unwrap();
         let _ = fs::remove_file(&path);
         assert_eq!(serde_json::from_str::<BenchFile>(&text).unwrap(), file);

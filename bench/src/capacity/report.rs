@@ -1,0 +1,374 @@
+//! The capacity results in Markdown, made from a [`ConnectionsFile`] alone:
+//! the summary table (one row per server, also each chapter's line), every
+//! step, the limits, and a chart of memory against connections held; and
+//! the writing of the results file and the pages.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::{env, fs, process};
+
+use anyhow::Context;
+
+use super::{ConnectionsFile, Host, SERVER_ARGS, ServerRun, Settings, Step, run};
+use crate::cli::CapacityArgs;
+use crate::machine::{self, Machine};
+use crate::report::{CONNECTIONS, memory, opt, row, thousands};
+use crate::results::write_json;
+
+/// Writes the results file, the section of `connections.md` and each
+/// chapter's line: in docs/, or a temporary folder with `--quick`.
+pub fn write(args: &CapacityArgs, servers: Vec<ServerRun>) -> anyhow::Result<()> {
+    let Machine {
+        cpu_model: cpu,
+        cores,
+        kernel,
+        rustc,
+        ..
+    } = Machine::detect(None, None);
+    let file = ConnectionsFile {
+        machine: Host {
+            cpu,
+            cores,
+            kernel,
+            rustc,
+            date: machine::now(),
+        },
+        settings: Settings {
+            steps: args.steps(),
+            rate: args.rate,
+            hold_s: args.hold_s(),
+            timeout_s: args.timeout,
+            per_client: args.per_client,
+            server_args: SERVER_ARGS.join(" "),
+        },
+        limits: run::read_limits(),
+        servers,
+    };
+    let out = match (&args.out, args.quick) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => env::temp_dir().join(format!("bench-capacity-quick-{}", process::id())),
+        (None, false) => PathBuf::from("docs"),
+    };
+    let results = out.join("results");
+    fs::create_dir_all(&results).with_context(|| format!("cannot create {}", results.display()))?;
+    let json = results.join("connections.json");
+    // The pages are made from the file as written, as a later run from the file alone would.
+    let file = write_json(&json, &file)?;
+    println!("\ncapacity: wrote {}", json.display());
+    let page = out.join("connections.md");
+    if !page.exists() {
+        // A first run, or a quick run in a fresh folder: a bare page.
+        let bare = format!(
+            "# Idle connections\n\n{}\n{}\n",
+            CONNECTIONS.0, CONNECTIONS.1
+        );
+        fs::write(&page, bare).with_context(|| format!("cannot write {}", page.display()))?;
+    }
+    CONNECTIONS.update("capacity", &page, &section(&file))?;
+    for run in &file.servers {
+        let chapter = out.join(format!("{}.md", run.server));
+        if chapter.exists() {
+            CONNECTIONS.update("capacity", &chapter, &chapter_line(run))?;
+        }
+    }
+    Ok(())
+}
+
+fn kib_cell(kib: Option<f64>) -> String {
+    opt(kib.filter(|k| k.is_finite()), |k| format!("{k:.2}"))
+}
+
+fn probe_cell(step: &Step) -> String {
+    let p = step.probe_ms.unwrap_or_default();
+    opt(p.p50.zip(p.p99).zip(p.max), |((p50, p99), max)| {
+        format!("{p50:.2} / {p99:.2} / {max:.2} ms")
+    })
+}
+
+/// The kernel's side of one connection: TCP buffers + slab + kernel stacks
+/// and page tables.
+fn kernel_cell(step: &Step) -> String {
+    let tcp_and_slab = step
+        .kernel_tcp_mem_kib_per_connection
+        .zip(step.kernel_slab_kib_per_connection);
+    let all = tcp_and_slab.zip(step.kernel_stack_and_page_tables_kib_per_connection);
+    opt(all, |((tcp, slab), tasks)| {
+        format!("{tcp:.1} + {slab:.1} + {tasks:.1}")
+    })
+}
+
+const SUMMARY_HEADER: &str = "\
+| Server | Held | Server PSS (RSS) | KiB per connection | Threads | Processes | Probe p50 / p99 / max | Kernel KiB per connection | Stopped by |
+|---|---:|---:|---:|---:|---:|---|---:|---|
+";
+
+/// One server's row of the summary table: its largest passing step (or,
+/// when none passed, how far the failing one got), and why the first
+/// failing step failed.
+fn summary_row(run: &ServerRun) -> String {
+    let stopped = match (run.first_failure(), &run.error) {
+        (Some(step), _) => {
+            format!(
+                "{} connections: {}",
+                thousands(step.connections as u64),
+                step.reason.as_deref().unwrap_or("?")
+            )
+        }
+        (None, Some(err)) => err.clone(),
+        (None, None) => "nothing: every step passed".to_string(),
+    };
+    let stopped = stopped.replace('|', "/");
+    let shown = run.best().or_else(|| run.first_failure());
+    let Some((step, held)) = shown.and_then(|step| Some((step, step.held_sample?))) else {
+        return row([
+            run.server.as_str(),
+            "0",
+            "–",
+            "–",
+            "–",
+            "–",
+            "–",
+            "–",
+            &stopped,
+        ]);
+    };
+    let count = match step.passed {
+        true => thousands(step.held as u64),
+        false => format!(
+            "{} of {}",
+            thousands(step.held as u64),
+            thousands(step.connections as u64)
+        ),
+    };
+    row([
+        run.server.clone(),
+        count,
+        format!("{} ({})", memory(held.pss_kib), memory(held.rss_kib)),
+        kib_cell(step.kib_per_connection),
+        held.threads.to_string(),
+        held.processes.to_string(),
+        probe_cell(step),
+        kernel_cell(step),
+        stopped,
+    ])
+}
+
+/// What goes between the markers of a chapter.
+pub fn chapter_line(run: &ServerRun) -> String {
+    format!(
+        "{SUMMARY_HEADER}{}\nThe most idle keep-alive connections this server held, and what they cost; \
+         every step and the limits behind them are in [Idle connections](connections.md).",
+        summary_row(run)
+    )
+}
+
+/// The generated part of docs/connections.md.
+pub fn section(file: &ConnectionsFile) -> String {
+    let Host {
+        cpu,
+        cores,
+        kernel,
+        rustc,
+        date,
+    } = &file.machine;
+    let Settings {
+        steps,
+        rate,
+        hold_s,
+        server_args,
+        ..
+    } = &file.settings;
+    let steps: Vec<String> = steps.iter().map(|s| thousands(*s)).collect();
+    let mut out = format!(
+        "Measured on {cpu} ({cores} cores), Linux {kernel}, {rustc}, {date} by `scripts/connections.sh`: \
+         steps of {} connections opened at {rate}/s from 127.0.0.2 and up, each step held {hold_s} s against \
+         a freshly started server (`{server_args}`). Memory is PSS summed over the server's process tree; \
+         KiB per connection is (PSS held − PSS before any client) / connections held. Kernel KiB per \
+         connection is the growth of TCP buffer memory (`mem` of `/proc/net/sockstat`) + the kernel's slab \
+         (`Slab:` of `/proc/meminfo`) + kernel stacks and page tables (`KernelStack:` and `PageTables:`), \
+         per connection held: the whole machine's, so both ends of every loopback connection, and anything \
+         else the machine did meanwhile.\n\n{SUMMARY_HEADER}",
+        steps.join(", ")
+    );
+    out.extend(file.servers.iter().map(summary_row));
+    out = out + "\n" + &plot(&file.servers) + "\n";
+    out.push_str(
+        "Every step (a server stops at its first failing step):\n\n\
+         | Server | Step | Held | PSS before → held | RSS held | KiB per connection | Threads | Processes | Maps | Probe p50 / p99 / max | Kernel KiB per connection | Result |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n",
+    );
+    for run in &file.servers {
+        for step in &run.steps {
+            let held = step.held_sample;
+            let of = |f: fn(&super::Sample) -> String| opt(held.as_ref(), f);
+            out += &row([
+                run.server.clone(),
+                thousands(step.connections as u64),
+                thousands(step.held as u64),
+                format!(
+                    "{} → {}",
+                    memory(step.baseline.pss_kib),
+                    of(|s| memory(s.pss_kib))
+                ),
+                of(|s| memory(s.rss_kib)),
+                kib_cell(step.kib_per_connection),
+                of(|s| s.threads.to_string()),
+                of(|s| s.processes.to_string()),
+                of(|s| s.max_maps.to_string()),
+                probe_cell(step),
+                kernel_cell(step),
+                step.reason.as_deref().map_or("passed".into(), |r| {
+                    format!("**failed**: {}", r.replace('|', "/"))
+                }),
+            ]);
+        }
+        if let Some(err) = &run.error {
+            let _ = writeln!(
+                out,
+                "| {} | | | | | | | | | | | error: {} |",
+                run.server,
+                err.replace('|', "/")
+            );
+        }
+    }
+    out.push_str("\nThe limits as they were during this run:\n\n| Limit | Value |\n|---|---|\n");
+    for (name, value) in &file.limits {
+        out += &row([
+            format!("`{name}`"),
+            value.as_str().unwrap_or("?").to_string(),
+        ]);
+    }
+    out
+}
+
+/// A text chart of server memory (PSS, MiB, on a log scale) against the
+/// connections held, one letter per server. Plain text, so that it reads
+/// the same in a terminal, in a diff and on GitHub.
+fn plot(runs: &[ServerRun]) -> String {
+    const WIDTH: usize = 64;
+    const ROWS_PER_DECADE: f64 = 4.0;
+    // A letter, a server, and its points: (connections held, log10 of PSS in MiB).
+    type Series<'a> = (char, &'a str, Vec<(f64, f64)>);
+    let series: Vec<Series> = (runs.iter().zip('a'..='z'))
+        .map(|(run, letter)| {
+            let points = run.steps.iter().filter_map(|s| {
+                let pss = s.held_sample?.pss_kib;
+                (s.held > 0 && pss > 0).then(|| (s.held as f64, (pss as f64 / 1024.0).log10()))
+            });
+            (letter, run.server.as_str(), points.collect())
+        })
+        .collect();
+    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.2.iter().copied()).collect();
+    if all.is_empty() {
+        return "(nothing to chart: no step held any connection)\n".to_string();
+    }
+    let x_max = all.iter().map(|p| p.0).fold(1.0, f64::max);
+    let low = all
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min)
+        .floor();
+    let high = all
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::NEG_INFINITY, f64::max)
+        .ceil()
+        .max(low + 1.0);
+    let rows = ((high - low) * ROWS_PER_DECADE) as usize + 1;
+    let mut grid = vec![vec![' '; WIDTH + 1]; rows];
+    for (letter, _, points) in &series {
+        for &(x, decades) in points {
+            let col = ((x / x_max) * WIDTH as f64).round() as usize;
+            let row = ((high - decades) * ROWS_PER_DECADE).round() as usize;
+            let cell = &mut grid[row.min(rows - 1)][col.min(WIDTH)];
+            *cell = if *cell == ' ' || *cell == *letter {
+                *letter
+            } else {
+                '*'
+            };
+        }
+    }
+    let mut out =
+        String::from("```text\nServer PSS (MiB, log scale) against idle connections held\n\n");
+    for (i, line) in grid.iter().enumerate() {
+        let mib = 10f64.powf(high - (i as f64 / ROWS_PER_DECADE).floor());
+        let label = match i % ROWS_PER_DECADE as usize {
+            0 if mib >= 1.0 => format!("{mib:.0}"),
+            0 => format!("{mib}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{label:>8} |{}",
+            line.iter().collect::<String>().trim_end()
+        );
+    }
+    let (middle, end) = (
+        thousands((x_max / 2.0).round() as u64),
+        thousands(x_max.round() as u64),
+    );
+    let gap = (WIDTH - WIDTH / 2).saturating_sub(middle.len() - middle.len() / 2 + end.len() - 1);
+    let _ = writeln!(out, "{:>8} +{}", "", "-".repeat(WIDTH + 1));
+    let _ = writeln!(
+        out,
+        "{:>8}  0{}{middle}{}{end}\n",
+        "",
+        " ".repeat(WIDTH / 2 - middle.len() / 2 - 1),
+        " ".repeat(gap)
+    );
+    for (letter, name, points) in &series {
+        let note = if points.is_empty() {
+            " (held none)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  {letter} = {name}{note}");
+    }
+    out + "  * = two or more servers on one spot\n```\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capacity::tests::COMMITTED;
+
+    #[test]
+    fn the_committed_results_give_the_committed_pages() {
+        let file: ConnectionsFile = serde_json::from_str(COMMITTED).unwrap();
+        let page = include_str!("../../../docs/connections.md");
+        // The page was written from unrounded figures and the file keeps
+        // three decimals: two figures of 0.545 now round up.
+        let page = page
+            .replace("7.1 MiB | 0.54", "7.1 MiB | 0.55")
+            .replace("9.9 MiB | 0.54", "9.9 MiB | 0.55");
+        assert_eq!(CONNECTIONS.rewrite(&page, &section(&file)).unwrap(), page);
+        let chapter = include_str!("../../../docs/threadpool1_server.md");
+        assert_eq!(
+            CONNECTIONS
+                .rewrite(chapter, &chapter_line(&file.servers[4]))
+                .unwrap(),
+            chapter
+        );
+    }
+
+    #[test]
+    fn a_server_that_held_nothing_or_failed_to_start_still_has_its_row() {
+        let none = ServerRun {
+            server: "x".into(),
+            error: Some("x failed to start".into()),
+            ..ServerRun::default()
+        };
+        assert_eq!(
+            summary_row(&none),
+            "| x | 0 | – | – | – | – | – | – | x failed to start |\n"
+        );
+        let text = section(&ConnectionsFile {
+            servers: vec![none],
+            ..Default::default()
+        });
+        assert!(
+            text.contains("(nothing to chart")
+                && text.contains("| x | | | | | | | | | | | error: x failed to start |")
+        );
+    }
+}
