@@ -162,7 +162,7 @@ impl Setup {
     /// Load before measuring: connections, threads and caches get going.
     pub fn warm_up(&self, running: &Running, seconds: u64) {
         if seconds > 0 {
-            let mut cmd = self.wrk(Scenario::Seed.workload(), seconds, running.port);
+            let mut cmd = self.wrk(Scenario::C10.workload(), seconds, running.port);
             let _ = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status();
         }
     }

@@ -226,7 +226,7 @@ mod tests {
             "wrk",
             "--only",
             "simple_server,nginx",
-            "--scenario=slow,seed,slow",
+            "--scenario=slow,seed,slow", // `seed` is the old name of c10
             "--repeat=5",
             "--pin",
             "split",
@@ -235,7 +235,7 @@ mod tests {
             panic!()
         };
         assert_eq!(o.load.only, ["simple_server", "nginx"]);
-        assert_eq!(o.scenarios(), [Scenario::Seed, Scenario::Slow]);
+        assert_eq!(o.scenarios(), [Scenario::C10, Scenario::Slow]);
         assert_eq!((o.load.repeat(), o.pin), (5, Pinning::Split));
         assert!(matches!(
             parse(&["pinning", "--only", "nginx"]),
@@ -265,6 +265,7 @@ mod tests {
         for args in [
             &["wrk", "--only", "apache"][..],
             &["wrk", "--scenario", "c10000"],
+            &["wrk", "--scenario", "seed001"],
             &["wrk", "--duration", "0"],
             &["wrk", "--repeat"],
             &["wrk", "--pin", "cpu0"],

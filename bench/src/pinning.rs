@@ -1,6 +1,6 @@
 //! # `bench pinning` — should wrk and the server be pinned to CPUs?
 //!
-//! The same `seed` load with wrk pinned to CPU 0 (the server on the others)
+//! The same `c10` load with wrk pinned to CPU 0 (the server on the others)
 //! and with no pinning, alternating, on simple_server and nginx by default,
 //! to decide the default by measurement. It prints a table for
 //! docs/README.md and writes nothing.
@@ -22,7 +22,7 @@ pub fn run(load: &Load) -> anyhow::Result<bool> {
     let duration = load.duration.unwrap_or(2).max(2);
     let (repeat, modes) = (load.repeat(), [Pinning::None, Pinning::Split]);
     println!(
-        "bench: pinning check: seed on {} server(s), {repeat} rounds of {duration} s per mode",
+        "bench: pinning check: c10 on {} server(s), {repeat} rounds of {duration} s per mode",
         chosen.len()
     );
     let mut results: Vec<(String, Pinning, Measured)> = Vec::new();
@@ -33,7 +33,7 @@ pub fn run(load: &Load) -> anyhow::Result<bool> {
                 let tag = format!("pin{round}-{}", mode.name());
                 let mut running = setup.start(server, &[], &tag, cpus)?;
                 setup.warm_up(&running, load.warmup);
-                let measured = setup.measure(&running, Scenario::Seed.workload(), duration);
+                let measured = setup.measure(&running, Scenario::C10.workload(), duration);
                 if server::died(&mut running).is_none() {
                     let _ = server::stop(running);
                 }

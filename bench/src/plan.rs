@@ -19,8 +19,11 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Scenario {
+    /// `wrk -t2 -c10 GET /`, the Python original's command; old results call it `seed`.
     #[default]
-    Seed,
+    #[serde(alias = "seed")]
+    #[value(alias = "seed")]
+    C10,
     C100,
     C1000,
     Close,
@@ -32,7 +35,7 @@ pub enum Scenario {
 
 impl Scenario {
     pub const ALL: [Scenario; 8] = [
-        Scenario::Seed,
+        Scenario::C10,
         Scenario::C100,
         Scenario::C1000,
         Scenario::Close,
@@ -44,7 +47,7 @@ impl Scenario {
 
     pub fn name(self) -> &'static str {
         match self {
-            Scenario::Seed => "seed",
+            Scenario::C10 => "c10",
             Scenario::C100 => "c100",
             Scenario::C1000 => "c1000",
             Scenario::Close => "close",
@@ -56,7 +59,7 @@ impl Scenario {
     }
 
     /// What wrk does in this scenario. `workers` is `slow` and `logging` is
-    /// `seed`, on differently started servers.
+    /// `c10`, on differently started servers.
     pub fn workload(self) -> Workload {
         let get = |connections, path| Workload {
             threads: 2,
@@ -65,7 +68,7 @@ impl Scenario {
             close: false,
         };
         match self {
-            Scenario::Seed | Scenario::Logging => get(10, "/"),
+            Scenario::C10 | Scenario::Logging => get(10, "/"),
             Scenario::C100 => get(100, "/"),
             Scenario::C1000 => get(1000, "/"),
             Scenario::Close => Workload {
@@ -80,7 +83,7 @@ impl Scenario {
     /// One line for the docs: what the scenario exposes.
     pub fn exposes(self) -> &'static str {
         match self {
-            Scenario::Seed => "the Python original's exact command, for comparison",
+            Scenario::C10 => "the Python original's exact command, for comparison",
             Scenario::C100 => "many concurrent keep-alive clients",
             Scenario::C1000 => "more clients than threads or processes; system limits",
             Scenario::Close => "a new connection per request: the cost of accept/fork/spawn",
@@ -117,7 +120,7 @@ impl Workload {
     }
 }
 
-/// The pool sizes of the `workers` sweep (seed 003 swept 1, 4, 10, 50).
+/// The pool sizes of the `workers` sweep (the Python original swept 1, 4, 10, 50).
 pub const WORKER_COUNTS: [u32; 4] = [1, 4, 16, 64];
 
 /// The servers in the order of the docs; nginx, the reference, comes last.
@@ -140,7 +143,7 @@ pub const NGINX: &str = "nginx";
 pub const BARE_MIO: &str = "bare_mio";
 
 /// The server the `logging` pair runs on by default: a pool of threads
-/// sharing one stderr, as in seed 003.
+/// sharing one stderr, as in the Python original's logging lesson.
 pub const DEFAULT_LOGGING_SERVER: &str = "threadpool1_server";
 
 /// A server as the plan sees it.
@@ -222,7 +225,7 @@ impl Plan {
 /// Why a scenario is skipped for a server, or `None` if it applies.
 pub fn not_applicable(server: &ServerInfo, scenario: Scenario) -> Option<String> {
     let reason = match scenario {
-        Scenario::Seed | Scenario::C100 | Scenario::C1000 => return None,
+        Scenario::C10 | Scenario::C100 | Scenario::C1000 => return None,
         _ if server.is_bare() => {
             "bare_mio answers every request with the fixed hello and ignores Connection: close; \
              it is a yardstick for keep-alive GET / only"
@@ -381,13 +384,13 @@ mod tests {
     fn instances_of_a_server_stay_together() {
         let plan = build(
             &servers()[3..4],
-            &[Scenario::Workers, Scenario::Seed, Scenario::Logging],
+            &[Scenario::Workers, Scenario::C10, Scenario::Logging],
             1,
             "prefork_server",
         );
         let round = &plan.rounds[0];
         assert_eq!(round[0].args, Vec::<String>::new());
-        assert_eq!(round[0].runs[0].label(), "seed");
+        assert_eq!(round[0].runs[0].label(), "c10");
         assert_eq!(round[1].args, ["--workers", "1"]);
         assert_eq!(round[4].runs[0].label(), "workers w=64");
         assert_eq!(round[6].args, ["--verbose"]);

@@ -98,7 +98,7 @@ mod tests {
         let first = &file.summaries[0];
         assert_eq!(
             (first.server.as_str(), first.scenario),
-            ("simple_server", Scenario::Seed)
+            ("simple_server", Scenario::C10)
         );
         assert_eq!(first.requests_per_s_median, Some(14909.469));
         assert_eq!(first.p99_us_median, Some(3096.0));

@@ -134,7 +134,7 @@ pub fn summarize(results: &[&RunResult]) -> Summary {
     let first = results.first();
     Summary {
         server: first.map(|r| r.server.clone()).unwrap_or_default(),
-        scenario: first.map_or(Scenario::Seed, |r| r.scenario),
+        scenario: first.map_or(Scenario::C10, |r| r.scenario),
         variant: first.map(|r| r.variant.clone()).unwrap_or_default(),
         runs: done.len(),
         failed_runs: results.len() - done.len(),
