@@ -12,14 +12,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use std::{env, fs, thread};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
+use common::testkit::within;
 use testkit::procfs;
 
 use crate::cli::{Pinning, WrkArgs};
 use crate::plan::{self, Plan, Scenario, ServerInfo, Workload};
 use crate::results::{self, BenchFile};
 use crate::server::{self, Running};
-use crate::stats::{self, Measured, RunResult};
+use crate::stats::{Measured, RunResult};
 use crate::{machine, report, sockets, stop_requested, wrk};
 
 /// Where things are, found once; shared with `bench pinning`.
@@ -28,7 +29,7 @@ pub struct Setup {
     wrk: PathBuf,
     nginx: Option<PathBuf>,
     /// A fresh folder for the logs, the Lua scripts and nginx's files.
-    pub work: PathBuf,
+    work: PathBuf,
     ticks_per_s: u64,
     pub cpus: usize,
 }
@@ -36,19 +37,21 @@ pub struct Setup {
 fn find_program(name: &str, extra: &[&str]) -> Option<PathBuf> {
     let path = env::var_os("PATH").unwrap_or_default();
     let candidates = env::split_paths(&path).map(|dir| dir.join(name));
-    candidates
-        .chain(extra.iter().map(PathBuf::from))
-        .find(|p| p.is_file())
+    candidates.chain(extra.iter().map(PathBuf::from)).find(|p| p.is_file())
+}
+
+/// The Lua reporter, with or without `Connection: close`.
+fn lua(work: &Path, close: bool) -> PathBuf {
+    let name = if close { "report-close.lua" } else { "report.lua" };
+    work.join(name)
 }
 
 impl Setup {
     pub fn new() -> anyhow::Result<Setup> {
         let wrk = find_program("wrk", &[])
             .context("wrk is not installed. Install it with:\n  sudo apt-get install -y wrk")?;
-        let bin_dir = env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-            .unwrap_or_else(|| PathBuf::from("target/release"));
+        let exe = env::current_exe().unwrap_or_default();
+        let bin_dir = exe.parent().map_or(PathBuf::from("target/release"), Path::to_path_buf);
         let work = env::temp_dir().join(format!("bench-{}", machine::now().replace(':', "")));
         fs::create_dir_all(work.join("logs"))
             .with_context(|| format!("cannot create {}", work.display()))?;
@@ -57,18 +60,14 @@ impl Setup {
             fs::write(&path, wrk::lua_script(close))
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
-        Ok(Setup {
-            bin_dir,
-            wrk,
-            nginx: find_program("nginx", &["/usr/sbin/nginx"]),
-            work,
-            ticks_per_s: procfs::ticks_per_second(),
-            cpus: thread::available_parallelism().map_or(1, |n| n.get()),
-        })
+        let nginx = find_program("nginx", &["/usr/sbin/nginx"]);
+        let ticks_per_s = procfs::ticks_per_second();
+        let cpus = thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Setup { bin_dir, wrk, nginx, work, ticks_per_s, cpus })
     }
 
-    /// The servers asked for (all of them by default), and whether each has
-    /// a pool to size.
+    /// The servers asked for (all of them by default, nginx if installed),
+    /// and whether each has a pool to size.
     pub fn servers(&self, only: &[String]) -> anyhow::Result<Vec<ServerInfo>> {
         if only.is_empty() && self.nginx.is_none() {
             println!("bench: nginx is not installed; the reference row is left out");
@@ -76,94 +75,84 @@ impl Setup {
         let mut servers = Vec::new();
         for name in plan::SERVERS.iter().chain([&plan::NGINX, &plan::BARE_MIO]) {
             let is_nginx = *name == plan::NGINX;
-            let wanted = only.iter().any(|w| w == name)
-                || (only.is_empty() && !(is_nginx && self.nginx.is_none()));
-            if !wanted {
+            let missing = is_nginx && self.nginx.is_none();
+            if only.is_empty() && missing || !only.is_empty() && !only.iter().any(|w| w == name) {
                 continue;
             }
-            if is_nginx && self.nginx.is_none() {
+            if missing {
                 bail!(
                     "--only asks for nginx, which is not installed (apt-get install -y nginx-light)"
                 );
             }
-            let has_workers =
-                !is_nginx && *name != plan::BARE_MIO && has_workers_option(&self.binary(name));
-            servers.push(ServerInfo {
-                name: name.to_string(),
-                is_nginx,
-                has_workers,
-            });
+            let has_workers = !is_nginx && *name != plan::BARE_MIO && self.has_workers(name);
+            servers.push(ServerInfo { name: name.to_string(), is_nginx, has_workers });
         }
         Ok(servers)
     }
 
     /// Where a server's binary is: bare_mio is an example of multiplexingio_server.
     fn binary(&self, name: &str) -> PathBuf {
-        let dir = if name == plan::BARE_MIO {
-            self.bin_dir.join("examples")
-        } else {
-            self.bin_dir.clone()
-        };
-        dir.join(name)
+        let dir = if name == plan::BARE_MIO { "examples" } else { "" };
+        self.bin_dir.join(dir).join(name)
     }
 
+    /// Whether a server's `--help` lists `--workers`. A binary that ignores
+    /// `--help` (and starts serving instead) gets 3 s and then a SIGKILL.
+    fn has_workers(&self, name: &str) -> bool {
+        let mut cmd = Command::new(self.binary(name));
+        cmd.arg("--help").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+        let Ok(mut child) = cmd.spawn() else {
+            return false;
+        };
+        if !within(Duration::from_secs(3), || !matches!(child.try_wait(), Ok(None))) {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output();
+        out.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("--workers"))
+    }
+
+    /// Starts a server; the error ends with the last lines of its log.
     pub fn start(
         &self,
         server: &ServerInfo,
         args: &[String],
         tag: &str,
-        cpus: Vec<usize>,
+        cpus: &[usize],
     ) -> anyhow::Result<Running> {
-        let nginx_dir = self.work.join(format!("nginx-{tag}"));
-        let log = self
-            .work
-            .join("logs")
-            .join(format!("{}-{tag}.log", server.name));
-        let started = match &self.nginx {
-            Some(nginx) if server.is_nginx => server::start_nginx(nginx, &nginx_dir, Some(cpus)),
-            _ => server::start_ours(
-                &server.name,
-                &self.binary(&server.name),
-                args,
-                &log,
-                Some(cpus),
-            ),
-        };
-        let log = if server.is_nginx {
-            nginx_dir.join("error.log")
-        } else {
-            log
+        let cpus = Some(cpus.to_vec());
+        let (started, log) = match &self.nginx {
+            Some(nginx) if server.is_nginx => {
+                let dir = self.work.join(format!("nginx-{tag}"));
+                (server::start_nginx(nginx, &dir, cpus), dir.join("error.log"))
+            }
+            _ => {
+                let log = self.work.join("logs").join(format!("{}-{tag}.log", server.name));
+                (
+                    server::start_ours(&server.name, &self.binary(&server.name), args, &log, cpus),
+                    log,
+                )
+            }
         };
         started.map_err(|e| {
-            let tail = server::tail(&log, 40);
-            anyhow::anyhow!(
-                "{} failed to start: {e:#}\n--- {} ---\n{tail}\n---",
-                server.name,
-                log.display()
-            )
+            let (name, tail) = (&server.name, server::tail(&log, 40));
+            anyhow!("{name} failed to start: {e:#}\n--- {} ---\n{tail}\n---", log.display())
         })
     }
 
-    fn wrk(&self, workload: Workload, duration_s: u64, port: u16) -> Command {
+    fn wrk(&self, workload: Workload, duration_s: u64, port: u16, output: Stdio) -> Command {
         let script = lua(&self.work, workload.close);
         let url = format!("http://127.0.0.1:{port}{}", workload.path);
-        let args = wrk::args(
-            workload.threads,
-            workload.connections,
-            duration_s,
-            &script.to_string_lossy(),
-            &url,
-        );
         let mut cmd = Command::new(&self.wrk);
-        cmd.args(args).stdin(Stdio::null());
+        cmd.args(wrk::args(workload, duration_s, &script.to_string_lossy(), &url));
+        cmd.stdin(Stdio::null()).stdout(output).stderr(Stdio::piped());
         cmd
     }
 
     /// Load before measuring: connections, threads and caches get going.
     pub fn warm_up(&self, running: &Running, seconds: u64) {
         if seconds > 0 {
-            let mut cmd = self.wrk(Scenario::C10.workload(), seconds, running.port);
-            let _ = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status();
+            let _ =
+                self.wrk(Scenario::C10.workload(), seconds, running.port, Stdio::null()).output();
         }
     }
 
@@ -176,111 +165,64 @@ impl Setup {
         workload: Workload,
         duration_s: u64,
     ) -> anyhow::Result<Measured> {
-        let mut cmd = self.wrk(workload, duration_s, running.port);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let ticks_before = procfs::sample_tree(running.pid, false).ticks;
         let cpu_before = procfs::read_cpu_times();
         let started = Instant::now();
+        let mut cmd = self.wrk(workload, duration_s, running.port, Stdio::piped());
         let mut child = cmd.spawn().context("cannot run wrk")?;
         let limit = Duration::from_secs(duration_s + 20);
         let interval = Duration::from_millis((duration_s * 100).clamp(250, 1000));
-        let mut next_sample = started;
-        let mut measured = Measured::default();
+        let (mut next_sample, mut m) = (started, Measured::default());
         while child.try_wait().context("waiting for wrk")?.is_none() {
             if stop_requested() || started.elapsed() > limit {
                 let _ = child.kill();
                 let _ = child.wait();
-                bail!(if stop_requested() {
-                    "interrupted".to_string()
-                } else {
-                    format!("wrk did not finish within {} s", limit.as_secs())
-                });
+                match stop_requested() {
+                    true => bail!("interrupted"),
+                    false => bail!("wrk did not finish within {} s", limit.as_secs()),
+                }
             }
             if Instant::now() >= next_sample {
                 let sample = procfs::sample_tree(running.pid, true);
-                measured.peak_pss_kib = measured.peak_pss_kib.max(sample.memory.pss_kib);
-                measured.peak_rss_kib = measured.peak_rss_kib.max(sample.memory.rss_kib);
-                measured.peak_processes = measured.peak_processes.max(sample.processes);
+                m.peak_pss_kib = m.peak_pss_kib.max(sample.memory.pss_kib);
+                m.peak_rss_kib = m.peak_rss_kib.max(sample.memory.rss_kib);
+                m.peak_processes = m.peak_processes.max(sample.processes);
                 // Clients nobody serves: wrk counts no error for them.
-                if let Some(stuck) = sockets::stuck(running.port) {
-                    measured.waiting = measured.waiting.max(stuck);
-                }
+                m.waiting = m.waiting.max(sockets::stuck(running.port).unwrap_or(0));
                 next_sample += interval;
             }
             thread::sleep(Duration::from_millis(10));
         }
-        let ticks = procfs::sample_tree(running.pid, false)
-            .ticks
-            .saturating_sub(ticks_before);
-        measured.steal_pct = procfs::steal_percent(cpu_before, procfs::read_cpu_times());
+        let ticks = procfs::sample_tree(running.pid, false).ticks.saturating_sub(ticks_before);
+        m.steal_pct = procfs::steal_percent(cpu_before, procfs::read_cpu_times());
         let output = child.wait_with_output().context("reading wrk's output")?;
         let stdout = String::from_utf8_lossy(&output.stdout);
-        measured.report = wrk::parse_report(&stdout).with_context(|| {
+        m.report = wrk::parse_report(&stdout).with_context(|| {
             let stderr = String::from_utf8_lossy(&output.stderr);
-            let said = stderr
-                .lines()
-                .chain(stdout.lines())
-                .find(|l| !l.trim().is_empty());
+            let said = stderr.lines().chain(stdout.lines()).find(|l| !l.trim().is_empty());
             format!("wrk said: {}", said.unwrap_or("nothing"))
         })?;
-        measured.cpu_ms_per_1k =
-            procfs::cpu_ms_per_1k(ticks, self.ticks_per_s, measured.report.requests);
-        Ok(measured)
+        m.cpu_ms_per_1k = procfs::cpu_ms_per_1k(ticks, self.ticks_per_s, m.report.requests);
+        Ok(m)
     }
-}
-
-/// The Lua reporter, with or without `Connection: close`.
-fn lua(work: &Path, close: bool) -> PathBuf {
-    work.join(if close {
-        "report-close.lua"
-    } else {
-        "report.lua"
-    })
-}
-
-/// Whether a server's `--help` lists `--workers`. A binary that ignores
-/// `--help` (and starts serving instead) gets 3 s and then a SIGKILL.
-fn has_workers_option(binary: &Path) -> bool {
-    let mut cmd = Command::new(binary);
-    let Ok(mut child) = cmd
-        .arg("--help")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-    else {
-        return false;
-    };
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while let Ok(None) = child.try_wait() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output();
-    out.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("--workers"))
 }
 
 /// Pins the harness (and so wrk) and returns the server's CPUs.
 pub fn apply_pinning(pin: Pinning, cpus: usize) -> Vec<usize> {
-    if pin == Pinning::Split && cpus >= 2 {
-        server::pin_self(&[0]);
-        (1..cpus).collect()
-    } else {
-        let all: Vec<usize> = (0..cpus).collect();
-        server::pin_self(&all);
-        all
-    }
+    let (harness, server) = match pin {
+        Pinning::Split if cpus >= 2 => (vec![0], (1..cpus).collect()),
+        _ => ((0..cpus).collect(), (0..cpus).collect()),
+    };
+    server::pin_self(&harness);
+    server
 }
 
 /// Runs the plan; `Ok(false)` when a run or a stop failed.
 pub fn run(args: &WrkArgs) -> anyhow::Result<bool> {
     let setup = Setup::new()?;
     let servers = setup.servers(&args.load.only)?;
-    let (duration_s, repeat) = (args.load.duration_s(), args.load.repeat());
-    let plan = plan::build(&servers, &args.scenarios(), repeat, &args.logging_server);
+    let duration_s = args.load.duration_s();
+    let plan = plan::build(&servers, &args.scenarios(), args.load.repeat(), &args.logging_server);
     let estimate = plan::estimate_s(&plan, duration_s, args.load.warmup) as u64;
     println!(
         "bench: {} runs of {duration_s} s ({} round(s)), {} server starts, about {} min {} s; logs in {}",
@@ -297,16 +239,15 @@ pub fn run(args: &WrkArgs) -> anyhow::Result<bool> {
     }
     let server_cpus = apply_pinning(args.pin, setup.cpus);
     let started = Instant::now();
-    let outcome = execute(&setup, args, &plan, &servers, server_cpus);
-    let passed = outcome.runs.iter().filter(|r| r.ok).count();
-    let failed = outcome.runs.len() - passed + outcome.problems.len();
+    let (mut runs, mut problems) = (Vec::new(), Vec::new());
+    let finished = execute(&setup, args, &plan, &servers, &server_cpus, &mut runs, &mut problems);
+    let passed = runs.iter().filter(|r| r.ok).count();
+    let failed = runs.len() - passed + problems.len();
     let took = started.elapsed().as_secs();
     println!("bench: finished in {} min {} s", took / 60, took % 60);
-    let written = match outcome.aborted {
-        Some(reason) => Err(anyhow::anyhow!(
-            "stopped early: {reason}; no docs were written"
-        )),
-        None => write_outputs(&setup, args, &plan, outcome.runs, outcome.problems),
+    let written = match finished {
+        Err(reason) => Err(anyhow!("stopped early: {reason}; no docs were written")),
+        Ok(()) => write_outputs(&setup, args, &plan, runs, problems),
     };
     if let Err(e) = &written {
         eprintln!("bench: {e:#}");
@@ -316,151 +257,110 @@ pub fn run(args: &WrkArgs) -> anyhow::Result<bool> {
 }
 
 fn print_plan(plan: &Plan, servers: &[ServerInfo], duration_s: u64) {
-    if let Some(round) = plan.rounds.first() {
-        println!("one round:");
-        for instance in round {
-            let labels: Vec<String> = instance.runs.iter().map(|r| r.label()).collect();
-            let server = &servers[instance.server].name;
-            println!(
-                "  {server} {}: {}",
-                instance.args.join(" "),
-                labels.join(", ")
-            );
-        }
+    println!("one round:");
+    for instance in plan.rounds.first().into_iter().flatten() {
+        let labels: Vec<String> = instance.runs.iter().map(|(s, v)| plan::label(*s, v)).collect();
+        let (server, args) = (&servers[instance.server].name, instance.args.join(" "));
+        println!("  {server} {args}: {}", labels.join(", "));
     }
     for sc in Scenario::ALL {
-        println!(
-            "  {:8} {}  ({})",
-            sc.name(),
-            sc.workload().describe(duration_s),
-            sc.exposes()
-        );
+        println!("  {:8} {}  ({})", sc.name(), sc.workload().describe(duration_s), sc.exposes());
     }
     for n in &plan.not_applicable {
         println!("  n/a: {} {}: {}", n.server, n.scenario.name(), n.reason);
     }
 }
 
-struct Outcome {
-    runs: Vec<RunResult>,
-    problems: Vec<String>,
-    aborted: Option<String>,
-}
-
+/// Every round of the plan, each run recorded in `runs` and each broken
+/// promise to stop in `problems`; `Err` with the reason when it had to stop
+/// early (a server did not start, or a stop signal came).
 fn execute(
     setup: &Setup,
     args: &WrkArgs,
     plan: &Plan,
     servers: &[ServerInfo],
-    cpus: Vec<usize>,
-) -> Outcome {
-    let mut outcome = Outcome {
-        runs: Vec::new(),
-        problems: Vec::new(),
-        aborted: None,
-    };
+    cpus: &[usize],
+    runs: &mut Vec<RunResult>,
+    problems: &mut Vec<String>,
+) -> Result<(), String> {
     let (total, duration_s, warmup) = (plan.runs(), args.load.duration_s(), args.load.warmup);
-    let (mut done, mut starts) = (0, 0);
-    for (r, round) in plan.rounds.iter().enumerate() {
-        for instance in round {
-            let server = &servers[instance.server];
-            starts += 1;
-            let tag = format!("r{}-{starts}", r + 1);
-            let mut running = match setup.start(server, &instance.args, &tag, cpus.clone()) {
-                Ok(running) => running,
-                Err(e) => {
-                    eprintln!("bench: {e:#}");
-                    outcome
-                        .problems
-                        .push(format!("{} failed to start", server.name));
-                    outcome.aborted = Some(format!("{} failed to start", server.name));
-                    return outcome;
-                }
-            };
+    let mut starts = 0;
+    for (round, instance) in
+        plan.rounds.iter().zip(1..).flat_map(|(r, n)| r.iter().map(move |i| (n, i)))
+    {
+        let server = &servers[instance.server];
+        starts += 1;
+        let start = |tag: String| {
+            let running = setup.start(server, &instance.args, &tag, cpus).map_err(|e| {
+                eprintln!("bench: {e:#}");
+                format!("{} failed to start", server.name)
+            })?;
             setup.warm_up(&running, warmup);
-            for (i, spec) in instance.runs.iter().enumerate() {
-                if stop_requested() {
-                    let _ = server::stop(running);
-                    outcome.aborted = Some("interrupted".to_string());
-                    return outcome;
-                }
-                done += 1;
-                let workload = spec.scenario.workload();
-                let measured = setup.measure(&running, workload, duration_s);
-                let mut failure = measured.as_ref().err().map(|e| format!("{e:#}"));
-                if let Some(death) = server::died(&mut running) {
-                    failure = Some(format!("{death}; log: {}", server::tail(&running.log, 3)));
-                }
-                let result = RunResult {
-                    server: server.name.clone(),
-                    scenario: spec.scenario,
-                    variant: spec.variant.clone(),
-                    round: r as u32 + 1,
-                    server_args: instance.args.clone(),
-                    command: workload.describe(duration_s),
-                    ok: failure.is_none() && measured.is_ok(),
-                    failure,
-                    measured: measured.ok(),
-                };
-                println!("[{done}/{total}] {}", progress(&result));
-                outcome.runs.push(result);
-                let more = i + 1 < instance.runs.len();
-                if more && server::died(&mut running).is_some() {
-                    // Start it again for the remaining scenarios.
-                    match setup.start(
-                        server,
-                        &instance.args,
-                        &format!("{tag}-again{i}"),
-                        cpus.clone(),
-                    ) {
-                        Ok(again) => running = again,
-                        Err(e) => {
-                            eprintln!("bench: {e:#}");
-                            outcome.aborted =
-                                Some(format!("{} failed to start again", server.name));
-                            return outcome;
-                        }
-                    }
-                    setup.warm_up(&running, warmup);
-                } else if more {
-                    thread::sleep(Duration::from_secs_f64(plan::SETTLE_S));
-                }
+            Ok::<_, String>(running)
+        };
+        let mut running =
+            start(format!("r{round}-{starts}")).inspect_err(|e| problems.push(e.clone()))?;
+        for (i, (scenario, variant)) in instance.runs.iter().enumerate() {
+            if stop_requested() {
+                let _ = server::stop(running);
+                return Err("interrupted".to_string());
             }
-            if server::died(&mut running).is_none()
-                && let Err(e) = server::stop(running)
-            {
-                println!("bench: FAILED to stop: {e:#}");
-                outcome.problems.push(format!("{e:#}"));
+            if i > 0 && server::died(&mut running).is_some() {
+                // Started again for the remaining scenarios.
+                running = start(format!("r{round}-{starts}-again{i}"))?;
+            } else if i > 0 {
+                thread::sleep(Duration::from_secs_f64(plan::SETTLE_S));
             }
+            let workload = scenario.workload();
+            let measured = setup.measure(&running, workload, duration_s);
+            let mut failure = measured.as_ref().err().map(|e| format!("{e:#}"));
+            if let Some(death) = server::died(&mut running) {
+                failure = Some(format!("{death}; log: {}", server::tail(&running.log, 3)));
+            }
+            let result = RunResult {
+                server: server.name.clone(),
+                scenario: *scenario,
+                variant: variant.clone(),
+                round,
+                server_args: instance.args.clone(),
+                command: workload.describe(duration_s),
+                ok: failure.is_none(),
+                failure,
+                measured: measured.ok(),
+            };
+            println!("[{}/{total}] {}", runs.len() + 1, progress(&result));
+            runs.push(result);
+        }
+        if server::died(&mut running).is_none()
+            && let Err(e) = server::stop(running)
+        {
+            println!("bench: FAILED to stop: {e:#}");
+            problems.push(format!("{e:#}"));
         }
     }
-    outcome
+    Ok(())
 }
 
 /// "prefork_server c1000  41,203 req/s  p99 8.10 ms  0 errors  steal 0.4%".
 fn progress(result: &RunResult) -> String {
     let mut line = format!("{} {}", result.server, result.label());
     if let Some(m) = &result.measured {
-        let errors = match m.report.errors.total {
-            0 => "0 errors".to_string(),
-            n => format!(
-                "{} errors ({})",
-                report::thousands(n),
-                m.report.errors.describe()
-            ),
+        let (errors, n) = (&m.report.errors, m.report.errors.total);
+        let errors = if n == 0 {
+            "0 errors".into()
+        } else {
+            format!("{} errors ({})", report::thousands(n), errors.describe())
         };
-        let waiting = match m.waiting {
-            0 => String::new(),
-            n => format!("  {} waiting", report::thousands(n)),
+        let waiting = if m.waiting == 0 {
+            String::new()
+        } else {
+            format!("  {} waiting", report::thousands(m.waiting))
         };
         let (rate, p99) = (
             report::rate(m.report.requests_per_s),
             report::latency(m.report.latency_us.p99 as f64),
         );
-        line += &format!(
-            "  {rate} req/s  p99 {p99}  {errors}{waiting}  steal {:.1}%",
-            m.steal_pct
-        );
+        line += &format!("  {rate} req/s  p99 {p99}  {errors}{waiting}  steal {:.1}%", m.steal_pct);
     }
     if let Some(failure) = &result.failure {
         line += &format!("  FAILED: {failure}");
@@ -479,7 +379,7 @@ fn write_outputs(
     problems: Vec<String>,
 ) -> anyhow::Result<()> {
     let partial = !args.load.only.is_empty() || args.scenarios().len() < Scenario::ALL.len();
-    let out_dir = match &args.out {
+    let out = match &args.out {
         Some(dir) => dir.clone(),
         None if !args.load.quick && !partial => PathBuf::from("docs"),
         None => {
@@ -488,63 +388,34 @@ fn write_outputs(
                     "bench: a partial run (--only/--scenario) leaves docs/ alone; pass --out docs to write there"
                 );
             }
+            // A copy of the pages, without their subfolders.
             let copy = setup.work.join("docs");
-            copy_markdown(Path::new("docs"), &copy)?;
+            fs::create_dir_all(&copy)
+                .with_context(|| format!("cannot create {}", copy.display()))?;
+            for page in fs::read_dir("docs").into_iter().flatten().flatten().map(|e| e.path()) {
+                if page.extension().is_some_and(|e| e == "md") {
+                    let to = copy.join(page.file_name().unwrap_or_default());
+                    fs::copy(&page, to)
+                        .with_context(|| format!("cannot copy {}", page.display()))?;
+                }
+            }
             copy
         }
     };
-    let results_dir = out_dir.join("results");
-    fs::create_dir_all(&results_dir)
-        .with_context(|| format!("cannot create {}", results_dir.display()))?;
-    let file = BenchFile {
-        schema: 1,
-        date: machine::now(),
-        machine: machine::Machine::detect(Some(&setup.wrk), setup.nginx.as_deref()),
-        settings: results::Settings {
-            duration_s: args.load.duration_s(),
-            repeat: args.load.repeat(),
-            warmup_s: args.load.warmup,
-            wrk_timeout_s: wrk::TIMEOUT_S,
-            pinning: args.pin,
-            quick: args.load.quick,
-            logging_server: args.logging_server.clone(),
-            memory: results::MEMORY.to_string(),
-            cpu: results::CPU.to_string(),
-        },
-        summaries: stats::summarize_all(&runs),
-        not_applicable: plan.not_applicable.clone(),
-        problems,
-        runs,
-    };
-    let path = results_dir.join(file.file_name());
-    // The tables are made from the file as written, as a later run from the file alone would.
+    let machine = machine::Machine::detect(Some(&setup.wrk), setup.nginx.as_deref());
+    let file = BenchFile::new(machine, args, plan.not_applicable.clone(), problems, runs);
+    fs::create_dir_all(out.join("results"))
+        .with_context(|| format!("cannot create {}/results", out.display()))?;
+    let path = out.join("results").join(file.file_name());
+    // The tables are made from the file as written, as a later run from the
+    // file alone would make them.
     let file = results::write_json(&path, &file)?;
     println!("bench: wrote {}", path.display());
     // A chapter for each of our servers measured; the reference rows
     // (nginx, bare_mio) have none.
-    for server in plan::SERVERS
-        .iter()
-        .filter(|s| file.summaries.iter().any(|m| m.server == **s))
-    {
-        let page = out_dir.join(format!("{server}.md"));
+    for server in plan::SERVERS.iter().filter(|s| file.summaries.iter().any(|m| m.server == **s)) {
+        let page = out.join(format!("{server}.md"));
         report::BENCH.update("bench", &page, &report::chapter_section(&file, server))?;
     }
-    report::BENCH.update(
-        "bench",
-        &out_dir.join("README.md"),
-        &report::comparison_section(&file),
-    )
-}
-
-/// Copies the Markdown files of `from` (not its subfolders) into `to`.
-fn copy_markdown(from: &Path, to: &Path) -> anyhow::Result<()> {
-    fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
-    for entry in fs::read_dir(from).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "md") {
-            fs::copy(&path, to.join(entry.file_name()))
-                .with_context(|| format!("cannot copy {}", path.display()))?;
-        }
-    }
-    Ok(())
+    report::BENCH.update("bench", &out.join("README.md"), &report::comparison_section(&file))
 }

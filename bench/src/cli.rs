@@ -80,12 +80,7 @@ pub struct WrkArgs {
     #[command(flatten)]
     pub load: Load,
     /// Scenarios, comma-separated (default: all)
-    #[arg(
-        long = "scenario",
-        value_name = "NAME[,NAME]",
-        value_delimiter = ',',
-        value_enum
-    )]
+    #[arg(long = "scenario", value_name = "NAME[,NAME]", value_delimiter = ',', value_enum)]
     pub scenarios: Vec<Scenario>,
     /// Where results and docs go (default: docs, or a temporary folder with --quick, --only or --scenario)
     #[arg(long, value_name = "DIR")]
@@ -201,85 +196,60 @@ impl CapacityArgs {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
-        Cli::try_parse_from(["bench"].iter().chain(args)).map(|cli| cli.command)
+    fn parse(args: &str) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(["bench"].into_iter().chain(args.split(' '))).map(|cli| cli.command)
     }
 
     #[test]
-    fn wrk_options_defaults_and_lists() {
-        let Ok(Command::Wrk(o)) = parse(&["wrk"]) else {
-            panic!()
-        };
+    fn defaults_quick_and_lists() {
+        let Ok(Command::Wrk(o)) = parse("wrk --pin none") else { panic!() };
         assert_eq!(
-            (o.load.duration_s(), o.load.repeat(), o.load.warmup),
-            (5, 3, 1)
+            (o.load.duration_s(), o.load.repeat(), o.load.warmup, o.scenarios().len()),
+            (5, 3, 1, 8)
         );
-        assert_eq!(
-            (o.scenarios().len(), o.pin, o.logging_server.as_str()),
-            (8, Pinning::None, "threadpool1_server")
-        );
-        let Ok(Command::Wrk(q)) = parse(&["wrk", "--quick", "--duration", "2"]) else {
-            panic!()
-        };
+        let Ok(Command::Wrk(q)) = parse("wrk --quick --duration 2") else { panic!() };
         assert_eq!((q.load.duration_s(), q.load.repeat()), (2, 1));
-        let args = [
-            "wrk",
-            "--only",
-            "simple_server,nginx",
-            "--scenario=slow,seed,slow", // `seed` is the old name of c10
-            "--repeat=5",
-            "--pin",
-            "split",
-        ];
-        let Ok(Command::Wrk(o)) = parse(&args) else {
-            panic!()
-        };
-        assert_eq!(o.load.only, ["simple_server", "nginx"]);
-        assert_eq!(o.scenarios(), [Scenario::C10, Scenario::Slow]);
-        assert_eq!((o.load.repeat(), o.pin), (5, Pinning::Split));
-        assert!(matches!(
-            parse(&["pinning", "--only", "nginx"]),
-            Ok(Command::Pinning(_))
-        ));
-    }
-
-    #[test]
-    fn capacity_options_defaults_and_quick() {
-        let Ok(Command::Capacity(o)) = parse(&["capacity"]) else {
-            panic!()
-        };
-        assert_eq!(o.steps(), [1000, 5000, 10_000, 15_000, 19_000]);
-        assert_eq!(
-            (o.hold_s(), o.per_client, o.rate, o.timeout),
-            (10, 18_000, 2000.0, 5)
-        );
-        let Ok(Command::Capacity(q)) = parse(&["capacity", "--quick", "--steps=5000,1000,5000"])
+        // `seed` is the old name of c10.
+        let Ok(Command::Wrk(o)) =
+            parse("wrk --only simple_server,nginx --scenario=slow,seed,slow --pin split")
         else {
             panic!()
         };
+        assert_eq!(
+            (o.load.only.join(","), o.scenarios(), o.pin),
+            ("simple_server,nginx".into(), vec![Scenario::C10, Scenario::Slow], Pinning::Split)
+        );
+        let Ok(Command::Capacity(c)) = parse("capacity --timeout 5") else { panic!() };
+        assert_eq!(
+            (c.steps(), c.hold_s(), c.per_client, c.rate),
+            (vec![1000, 5000, 10_000, 15_000, 19_000], 10, 18_000, 2000.0)
+        );
+        let Ok(Command::Capacity(q)) = parse("capacity --quick --steps=5000,1000,5000") else {
+            panic!()
+        };
         assert_eq!((q.steps(), q.hold_s()), (vec![1000, 5000], 4));
+        assert!(matches!(parse("pinning --only nginx"), Ok(Command::Pinning(_))));
     }
 
     #[test]
     fn mistakes_are_refused() {
         for args in [
-            &["wrk", "--only", "apache"][..],
-            &["wrk", "--scenario", "c10000"],
-            &["wrk", "--scenario", "seed001"],
-            &["wrk", "--duration", "0"],
-            &["wrk", "--repeat"],
-            &["wrk", "--pin", "cpu0"],
-            &["wrk", "--logging-server", "nginx"],
-            &["wrk", "--bogus"],
-            &["capacity", "--steps", "0"],
-            &["capacity", "--steps", "1k"],
-            &["capacity", "--only", "nginx"],
-            &["capacity", "--hold", "1"],
-            &["capacity", "--rate", "0"],
-            &["capacity", "--out"],
-            &["hostile"],
+            "wrk --only apache",
+            "wrk --scenario c10000",
+            "wrk --duration 0",
+            "wrk --repeat",
+            "wrk --pin cpu0",
+            "wrk --logging-server nginx",
+            "wrk --bogus",
+            "capacity --steps 0",
+            "capacity --steps 1k",
+            "capacity --only nginx",
+            "capacity --hold 1",
+            "capacity --rate 0",
+            "capacity --out",
+            "hostile",
         ] {
-            assert!(parse(args).is_err(), "{args:?}");
+            assert!(parse(args).is_err(), "{args}");
         }
     }
 }

@@ -20,14 +20,7 @@ pub struct Machine {
 impl Machine {
     /// One line for the docs.
     pub fn describe(&self) -> String {
-        let Machine {
-            cpu_model,
-            cores,
-            kernel,
-            rustc,
-            wrk,
-            ..
-        } = self;
+        let Machine { cpu_model, cores, kernel, rustc, wrk, .. } = self;
         format!("{cpu_model} ({cores} cores), Linux {kernel}, {rustc}, {wrk}")
     }
 
@@ -38,10 +31,7 @@ impl Machine {
         Machine {
             cpu_model: cpu_model(&cpuinfo),
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            kernel: Some(kernel.trim())
-                .filter(|k| !k.is_empty())
-                .unwrap_or("unknown")
-                .to_string(),
+            kernel: Some(kernel.trim()).filter(|k| !k.is_empty()).unwrap_or("unknown").to_string(),
             rustc: first_line_of(Path::new("rustc"), "--version").unwrap_or("rustc unknown".into()),
             wrk: wrk
                 .and_then(|w| first_line_of(w, "-v"))
@@ -68,11 +58,7 @@ pub fn cpu_model(cpuinfo: &str) -> String {
 fn first_line_of(program: &Path, arg: &str) -> Option<String> {
     let out = Command::new(program).arg(arg).output().ok()?;
     // `wrk -v` and `nginx -v` write to different streams and exit non-zero.
-    let text = if out.stdout.is_empty() {
-        out.stderr
-    } else {
-        out.stdout
-    };
+    let text = if out.stdout.is_empty() { out.stderr } else { out.stdout };
     let text = String::from_utf8_lossy(&text);
     text.lines().next().map(|l| l.trim().to_string())
 }
@@ -88,9 +74,6 @@ mod tests {
         assert_eq!(cpu_model(text), "AMD EPYC");
         assert_eq!(cpu_model(""), "unknown CPU");
         let date = now();
-        assert!(
-            date.len() == 20 && date.ends_with('Z') && date.as_bytes()[10] == b'T',
-            "{date}"
-        );
+        assert!(date.len() == 20 && date.ends_with('Z') && date.as_bytes()[10] == b'T', "{date}");
     }
 }

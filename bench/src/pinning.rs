@@ -18,41 +18,35 @@ pub fn run(load: &Load) -> anyhow::Result<bool> {
     if load.only.is_empty() {
         chosen.retain(|s| s.is_nginx || s.name == "simple_server");
     }
-    // Shorter runs than 2 s say nothing about a scheduler.
-    let duration = load.duration.unwrap_or(2).max(2);
-    let (repeat, modes) = (load.repeat(), [Pinning::None, Pinning::Split]);
+    // Runs shorter than 2 s say nothing about a scheduler.
+    let (duration, repeat) = (load.duration.unwrap_or(2).max(2), load.repeat());
+    let count = chosen.len();
     println!(
-        "bench: pinning check: c10 on {} server(s), {repeat} rounds of {duration} s per mode",
-        chosen.len()
+        "bench: pinning check: c10 on {count} server(s), {repeat} rounds of {duration} s per mode"
     );
-    let mut results: Vec<(String, Pinning, Measured)> = Vec::new();
+    let modes = [Pinning::None, Pinning::Split];
+    let mut results: Vec<(&str, Pinning, Measured)> = Vec::new();
     for round in 1..=repeat {
-        for server in &chosen {
-            for mode in modes {
-                let cpus = apply_pinning(mode, setup.cpus);
-                let tag = format!("pin{round}-{}", mode.name());
-                let mut running = setup.start(server, &[], &tag, cpus)?;
-                setup.warm_up(&running, load.warmup);
-                let measured = setup.measure(&running, Scenario::C10.workload(), duration);
-                if server::died(&mut running).is_none() {
-                    let _ = server::stop(running);
+        for (server, mode) in chosen.iter().flat_map(|s| modes.map(|m| (s, m))) {
+            let cpus = apply_pinning(mode, setup.cpus);
+            let mut running =
+                setup.start(server, &[], &format!("pin{round}-{}", mode.name()), &cpus)?;
+            setup.warm_up(&running, load.warmup);
+            let measured = setup.measure(&running, Scenario::C10.workload(), duration);
+            if server::died(&mut running).is_none() {
+                let _ = server::stop(running);
+            }
+            let said = format!("  round {round} {} pin={}", server.name, mode.name());
+            match measured {
+                Ok(m) => {
+                    let (rps, cpu_ms) = (rate(m.report.requests_per_s), opt(m.cpu_ms_per_1k, cpu));
+                    println!("{said}: {rps} req/s, CPU {cpu_ms} per 1k, steal {:.1}%", m.steal_pct);
+                    results.push((&server.name, mode, m));
                 }
-                let said = format!("  round {round} {} pin={}", server.name, mode.name());
-                match measured {
-                    Ok(m) => {
-                        let (rps, cpu_ms) =
-                            (rate(m.report.requests_per_s), opt(m.cpu_ms_per_1k, cpu));
-                        println!(
-                            "{said}: {rps} req/s, CPU {cpu_ms} per 1k, steal {:.1}%",
-                            m.steal_pct
-                        );
-                        results.push((server.name.clone(), mode, m));
-                    }
-                    Err(e) => println!("{said}: FAILED: {e:#}"),
-                }
-                if stop_requested() {
-                    return Ok(false);
-                }
+                Err(e) => println!("{said}: FAILED: {e:#}"),
+            }
+            if stop_requested() {
+                return Ok(false);
             }
         }
     }
@@ -60,35 +54,19 @@ pub fn run(load: &Load) -> anyhow::Result<bool> {
     println!(
         "\n| server | wrk pinning | req/s (median ± spread) | CPU per 1k req | steal |\n|---|---|--:|--:|--:|"
     );
-    for server in &chosen {
-        for mode in modes {
-            let of: Vec<&Measured> = results
-                .iter()
-                .filter(|(s, m, _)| *s == server.name && *m == mode)
-                .map(|(_, _, m)| m)
-                .collect();
-            let rps: Vec<f64> = of.iter().map(|m| m.report.requests_per_s).collect();
-            let cpu_ms: Vec<f64> = of.iter().filter_map(|m| m.cpu_ms_per_1k).collect();
-            let steal: Vec<f64> = of.iter().map(|m| m.steal_pct).collect();
-            let how = match mode {
-                Pinning::None => "none (scheduler's choice)",
-                Pinning::Split => "wrk -t2 on CPU 0, server on CPU 1",
-            };
-            print!(
-                "{}",
-                row([
-                    server.name.clone(),
-                    how.to_string(),
-                    format!(
-                        "{} ±{:.0}%",
-                        opt(median(&rps), rate),
-                        spread_pct(&rps).unwrap_or(0.0)
-                    ),
-                    opt(median(&cpu_ms), cpu),
-                    format!("{:.1}%", median(&steal).unwrap_or(0.0)),
-                ])
-            );
-        }
+    for (server, mode) in chosen.iter().flat_map(|s| modes.map(|m| (s, m))) {
+        let of = results.iter().filter(|(s, m, _)| *s == server.name && *m == mode).map(|r| &r.2);
+        let rps: Vec<f64> = of.clone().map(|m| m.report.requests_per_s).collect();
+        let cpu_ms: Vec<f64> = of.clone().filter_map(|m| m.cpu_ms_per_1k).collect();
+        let steal: Vec<f64> = of.map(|m| m.steal_pct).collect();
+        let how = match mode {
+            Pinning::None => "none (scheduler's choice)",
+            Pinning::Split => "wrk -t2 on CPU 0, server on CPU 1",
+        };
+        let rate_cell =
+            format!("{} ±{:.0}%", opt(median(&rps), rate), spread_pct(&rps).unwrap_or(0.0));
+        let steal_cell = format!("{:.1}%", median(&steal).unwrap_or(0.0));
+        print!("{}", row([&server.name, how, &rate_cell, &opt(median(&cpu_ms), cpu), &steal_cell]));
     }
     Ok(true)
 }

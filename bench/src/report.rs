@@ -23,19 +23,13 @@ impl Markers {
     /// order), keeping them and everything outside byte for byte.
     pub fn rewrite(&self, doc: &str, body: &str) -> anyhow::Result<String> {
         let Markers(start, end) = *self;
-        let at = doc
-            .find(start)
-            .with_context(|| format!("no {start} marker"))?;
+        let at = doc.find(start).with_context(|| format!("no {start} marker"))?;
         let to = doc.find(end).with_context(|| format!("no {end} marker"))?;
         anyhow::ensure!(at < to, "{end} comes before {start}");
         let twice = doc[at + start.len()..].contains(start) || doc[to + end.len()..].contains(end);
         anyhow::ensure!(!twice, "the {start} markers appear more than once");
         let body = body.trim_end_matches('\n');
-        Ok(format!(
-            "{}\n{body}\n{}",
-            &doc[..at + start.len()],
-            &doc[to..]
-        ))
+        Ok(format!("{}\n{body}\n{}", &doc[..at + start.len()], &doc[to..]))
     }
 
     /// Rewrites the section of the page at `path`. A missing page or
@@ -73,10 +67,7 @@ pub const PYTHON_ORIGINAL: [(&str, f64); 8] = [
 ];
 
 fn python_original(server: &str) -> Option<f64> {
-    PYTHON_ORIGINAL
-        .iter()
-        .find(|(s, _)| *s == server)
-        .map(|(_, v)| *v)
+    PYTHON_ORIGINAL.iter().find(|(s, _)| *s == server).map(|(_, v)| *v)
 }
 
 /// 1234567 → "1,234,567".
@@ -94,11 +85,7 @@ pub fn thousands(n: u64) -> String {
 
 /// Requests per second, rounded to a whole number (three figures below 100).
 pub fn rate(rps: f64) -> String {
-    if rps < 100.0 {
-        format!("{rps:.1}")
-    } else {
-        thousands(rps.round() as u64)
-    }
+    if rps < 100.0 { format!("{rps:.1}") } else { thousands(rps.round() as u64) }
 }
 
 /// Microseconds as a person reads them: "812 µs", "8.12 ms", "81.2 ms", "1.20 s".
@@ -122,11 +109,7 @@ pub fn memory(kib: u64) -> String {
 
 /// CPU milliseconds per 1,000 requests.
 pub fn cpu(ms: f64) -> String {
-    if ms < 10.0 {
-        format!("{ms:.2} ms")
-    } else {
-        format!("{ms:.0} ms")
-    }
+    if ms < 10.0 { format!("{ms:.2} ms") } else { format!("{ms:.0} ms") }
 }
 
 /// A figure, or "–" when there is none.
@@ -167,11 +150,7 @@ pub fn rate_cell(s: &Summary) -> String {
     if s.runs > 1 {
         let _ = write!(cell, " ±{:.0}%", s.spread_pct.unwrap_or(0.0));
     }
-    if s.troubled() {
-        format!("{WARN} {cell}")
-    } else {
-        cell
-    }
+    if s.troubled() { format!("{WARN} {cell}") } else { cell }
 }
 
 fn errors_cell(s: &Summary) -> String {
@@ -219,9 +198,7 @@ fn header(file: &BenchFile) -> String {
 }
 
 fn find<'a>(file: &'a BenchFile, server: &str, label: &str) -> Option<&'a Summary> {
-    file.summaries
-        .iter()
-        .find(|s| s.server == server && s.label() == label)
+    file.summaries.iter().find(|s| s.server == server && s.label() == label)
 }
 
 /// The table in `docs/<server>.md`.
@@ -231,11 +208,7 @@ pub fn chapter_section(file: &BenchFile, server: &str) -> String {
         "\n| scenario | load | req/s | p50 | p99 | max | errors | waiting | CPU per 1k req | peak PSS (RSS) | steal |\n\
          |---|---|--:|--:|--:|--:|---|--:|--:|--:|--:|\n",
     );
-    let rows: Vec<&Summary> = file
-        .summaries
-        .iter()
-        .filter(|s| s.server == server)
-        .collect();
+    let rows: Vec<&Summary> = file.summaries.iter().filter(|s| s.server == server).collect();
     for s in &rows {
         let w = s.scenario.workload();
         let close = if w.close { ", close" } else { "" };
@@ -275,16 +248,10 @@ pub fn chapter_section(file: &BenchFile, server: &str) -> String {
     let failures: Vec<String> = rows
         .iter()
         .flat_map(|s| {
-            file.runs
-                .iter()
-                .filter(|r| !r.ok && r.server == server && r.label() == s.label())
+            file.runs.iter().filter(|r| !r.ok && r.server == server && r.label() == s.label())
         })
         .map(|r| {
-            format!(
-                "- `{}`: {}\n",
-                r.label(),
-                r.failure.as_deref().unwrap_or("no measurement")
-            )
+            format!("- `{}`: {}\n", r.label(), r.failure.as_deref().unwrap_or("no measurement"))
         })
         .collect();
     if !failures.is_empty() {
@@ -318,13 +285,7 @@ pub fn comparison_section(file: &BenchFile) -> String {
     );
     // The Python original's figure stands beside the scenario that ran its command.
     let columns: Vec<Option<Scenario>> = (scenarios.iter())
-        .flat_map(|&sc| {
-            if sc == Scenario::C10 {
-                vec![None, Some(sc)]
-            } else {
-                vec![Some(sc)]
-            }
-        })
+        .flat_map(|&sc| if sc == Scenario::C10 { vec![None, Some(sc)] } else { vec![Some(sc)] })
         .collect();
     let head: Vec<String> = columns
         .iter()
@@ -337,26 +298,18 @@ pub fn comparison_section(file: &BenchFile) -> String {
     type Cell = fn(&Summary) -> String;
     let costs: [(&str, Cell); 3] = [
         ("p99 latency", |s| opt(s.p99_us_median, latency)),
-        ("Server CPU time per 1,000 requests", |s| {
-            opt(s.cpu_ms_per_1k_requests_median, cpu)
-        }),
-        (
-            "Peak memory: PSS summed over the process tree (RSS)",
-            memory_cell,
-        ),
+        ("Server CPU time per 1,000 requests", |s| opt(s.cpu_ms_per_1k_requests_median, cpu)),
+        ("Peak memory: PSS summed over the process tree (RSS)", memory_cell),
     ];
     for (title, cell) in costs {
         let _ = write!(out, "\n### {title}\n\n");
-        out += &grid(&names, &servers, |server, i| {
-            summary(server, i).map_or("n/a".to_string(), cell)
-        });
+        out +=
+            &grid(&names, &servers, |server, i| summary(server, i).map_or("n/a".to_string(), cell));
     }
 
     let swept: Vec<&str> = (servers.iter().copied())
         .filter(|server| {
-            file.summaries
-                .iter()
-                .any(|s| s.server == *server && s.scenario == Scenario::Workers)
+            file.summaries.iter().any(|s| s.server == *server && s.scenario == Scenario::Workers)
         })
         .collect();
     if !swept.is_empty() {
@@ -382,12 +335,7 @@ pub fn comparison_section(file: &BenchFile) -> String {
         for (name, s) in [("quiet", quiet), ("--verbose", verbose)] {
             if let Some(s) = s {
                 let cpu_cell = opt(s.cpu_ms_per_1k_requests_median, cpu);
-                out += &row([
-                    name.into(),
-                    rate_cell(s),
-                    opt(s.p99_us_median, latency),
-                    cpu_cell,
-                ]);
+                out += &row([name.into(), rate_cell(s), opt(s.p99_us_median, latency), cpu_cell]);
             }
         }
         let median = |s: Option<&Summary>| s.and_then(|s| s.requests_per_s_median);
@@ -442,39 +390,37 @@ pub fn comparison_section(file: &BenchFile) -> String {
     }
 
     for sc in [Scenario::C10, Scenario::Slow, Scenario::C1000] {
-        let bars: Vec<(&str, f64)> = (servers.iter())
-            .filter_map(|server| {
-                Some((
-                    *server,
-                    find(file, server, sc.name())?.requests_per_s_median?,
-                ))
-            })
-            .collect();
+        let median =
+            |s: &str| Some((s.to_string(), find(file, s, sc.name())?.requests_per_s_median?));
+        let bars: Vec<(String, f64)> = servers.iter().filter_map(|s| median(s)).collect();
         if scenarios.contains(&sc) && !bars.is_empty() {
             let workload = sc.workload().describe(file.settings.duration_s);
             out.push('\n');
-            out += &bar_chart(&format!("{}: requests/s ({workload})", sc.name()), &bars);
+            out += &bar_chart(
+                &format!("{}: requests/s ({workload})", sc.name()),
+                "requests/s",
+                &bars,
+                0,
+            );
         }
     }
     out
 }
 
-/// A Mermaid `xychart-beta` bar chart, which GitHub renders.
-pub fn bar_chart(title: &str, bars: &[(&str, f64)]) -> String {
+/// A Mermaid `xychart-beta` bar chart, which GitHub renders. Names lose
+/// their `_server`; values are shown with `decimals` decimals.
+pub fn bar_chart(title: &str, axis: &str, bars: &[(String, f64)], decimals: usize) -> String {
     let top = bars.iter().map(|(_, v)| *v).fold(0.0, f64::max);
     // A round upper bound a little above the tallest bar.
     let magnitude = 10f64.powi(top.max(1.0).log10().floor() as i32);
     let upper = ((top * 1.1 / magnitude).ceil() * magnitude).max(1.0);
-    let names: Vec<String> = bars
-        .iter()
-        .map(|(n, _)| format!("\"{}\"", n.trim_end_matches("_server")))
-        .collect();
-    let values: Vec<String> = bars.iter().map(|(_, v)| format!("{v:.0}")).collect();
+    let names: Vec<String> =
+        bars.iter().map(|(n, _)| format!("\"{}\"", n.replace("_server", ""))).collect();
+    let values: Vec<String> = bars.iter().map(|(_, v)| format!("{v:.decimals$}")).collect();
+    let (title, names, values) = (title.replace('"', "'"), names.join(", "), values.join(", "));
     format!(
-        "```mermaid\nxychart-beta\n    title \"{}\"\n    x-axis [{}]\n    y-axis \"requests/s\" 0 --> {upper:.0}\n    bar [{}]\n```\n",
-        title.replace('"', "'"),
-        names.join(", "),
-        values.join(", ")
+        "```mermaid\nxychart-beta\n    title \"{title}\"\n    x-axis [{names}]\n    \
+         y-axis \"{axis}\" 0 --> {upper:.0}\n    bar [{values}]\n```\n"
     )
 }
 
@@ -483,10 +429,8 @@ mod tests {
     use super::*;
 
     fn committed() -> BenchFile {
-        serde_json::from_str(include_str!(
-            "../../docs/results/bench-2026-11-23T180123Z.json"
-        ))
-        .unwrap()
+        serde_json::from_str(include_str!("../../docs/results/bench-2026-11-23T180123Z.json"))
+            .unwrap()
     }
 
     #[test]
@@ -513,10 +457,7 @@ mod tests {
 
     #[test]
     fn numbers_read_well() {
-        assert_eq!(
-            [thousands(0), thousands(999), thousands(1_234_567)],
-            ["0", "999", "1,234,567"]
-        );
+        assert_eq!([thousands(0), thousands(999), thousands(1_234_567)], ["0", "999", "1,234,567"]);
         assert_eq!([rate(41_203.4), rate(19.84)], ["41,203", "19.8"]);
         let latencies = [812.0, 8_123.0, 81_234.0, 2_010_000.0].map(latency);
         assert_eq!(latencies, ["812 µs", "8.12 ms", "81.2 ms", "2.01 s"]);
@@ -532,8 +473,7 @@ mod tests {
         let mut file = committed();
         (file.runs[0].ok, file.runs[0].failure) = (false, Some("wrk printed no report".into()));
         file.summaries = crate::stats::summarize_all(&file.runs);
-        file.problems
-            .push("nginx did not exit within 2s of SIGTERM (killed)".into());
+        file.problems.push("nginx did not exit within 2s of SIGTERM (killed)".into());
         let chapter = chapter_section(&file, "simple_server");
         assert!(
             chapter.contains("| c10 | c10 `/` | ⚠ 14,719 ±3% |")
@@ -549,10 +489,7 @@ mod tests {
             "{comparison}"
         );
         assert!(comparison.contains("\nOther problems:\n- nginx did not exit within 2s"));
-        let none = Summary {
-            requests_per_s_median: None,
-            ..file.summaries[0].clone()
-        };
+        let none = Summary { requests_per_s_median: None, ..file.summaries[0].clone() };
         assert_eq!(rate_cell(&none), "failed");
     }
 
@@ -572,20 +509,12 @@ mod tests {
         let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs");
         let page = |name: &str| renamed(fs::read_to_string(format!("{docs}/{name}.md")).unwrap());
         let readme = page("README");
-        assert_eq!(
-            BENCH.rewrite(&readme, &comparison_section(&file)).unwrap(),
-            readme
-        );
+        assert_eq!(BENCH.rewrite(&readme, &comparison_section(&file)).unwrap(), readme);
         for server in crate::plan::SERVERS {
             // The pages were written from unrounded figures and the file
             // keeps three decimals: one steal of 9.35% now rounds down.
             let chapter = page(server).replace("(11.3 MiB) | 9.4%", "(11.3 MiB) | 9.3%");
-            assert_eq!(
-                BENCH
-                    .rewrite(&chapter, &chapter_section(&file, server))
-                    .unwrap(),
-                chapter
-            );
+            assert_eq!(BENCH.rewrite(&chapter, &chapter_section(&file, server)).unwrap(), chapter);
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cli::Pinning;
+use crate::cli::{Pinning, WrkArgs};
 use crate::machine::Machine;
 use crate::plan::NotApplicable;
 use crate::stats::{RunResult, Summary};
@@ -32,6 +32,29 @@ pub struct BenchFile {
 }
 
 impl BenchFile {
+    pub fn new(
+        machine: Machine,
+        args: &WrkArgs,
+        not_applicable: Vec<NotApplicable>,
+        problems: Vec<String>,
+        runs: Vec<RunResult>,
+    ) -> BenchFile {
+        let settings = Settings {
+            duration_s: args.load.duration_s(),
+            repeat: args.load.repeat(),
+            warmup_s: args.load.warmup,
+            wrk_timeout_s: crate::wrk::TIMEOUT_S,
+            pinning: args.pin,
+            quick: args.load.quick,
+            logging_server: args.logging_server.clone(),
+            memory: MEMORY.to_string(),
+            cpu: CPU.to_string(),
+        };
+        let summaries = crate::stats::summarize_all(&runs);
+        let date = crate::machine::now();
+        BenchFile { schema: 1, date, machine, settings, summaries, not_applicable, problems, runs }
+    }
+
     /// The file's name, which the docs link to: its date without colons.
     pub fn file_name(&self) -> String {
         format!("bench-{}.json", self.date.replace(':', ""))
@@ -96,10 +119,7 @@ mod tests {
         assert_eq!(file.settings.pinning, Pinning::None);
         assert_eq!((file.summaries.len(), file.runs.len()), (75, 225));
         let first = &file.summaries[0];
-        assert_eq!(
-            (first.server.as_str(), first.scenario),
-            ("simple_server", Scenario::C10)
-        );
+        assert_eq!((first.server.as_str(), first.scenario), ("simple_server", Scenario::C10));
         assert_eq!(first.requests_per_s_median, Some(14909.469));
         assert_eq!(first.p99_us_median, Some(3096.0));
         let run = &file.runs[0];

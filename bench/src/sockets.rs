@@ -24,9 +24,7 @@ pub fn stuck(port: u16) -> Option<u64> {
         .arg(format!("( sport = :{port} )"))
         .output()
         .ok()?;
-    out.status
-        .success()
-        .then(|| parse_stuck(&String::from_utf8_lossy(&out.stdout), STUCK_MS))
+    out.status.success().then(|| parse_stuck(&String::from_utf8_lossy(&out.stdout), STUCK_MS))
 }
 
 /// Counts connections in `ss -tinH state established` output whose `Recv-Q`

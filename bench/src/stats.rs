@@ -67,11 +67,7 @@ pub fn spread_pct(values: &[f64]) -> Option<f64> {
     let med = median(values)?;
     let max = values.iter().copied().fold(f64::MIN, f64::max);
     let min = values.iter().copied().fold(f64::MAX, f64::min);
-    Some(if med <= 0.0 {
-        0.0
-    } else {
-        (max - min) / 2.0 / med * 100.0
-    })
+    Some(if med <= 0.0 { 0.0 } else { (max - min) / 2.0 / med * 100.0 })
 }
 
 /// The repeats of one server × scenario × variant, summed up. Runs with
@@ -120,11 +116,8 @@ impl Summary {
 
 /// Sums up the results of one server, scenario and variant.
 pub fn summarize(results: &[&RunResult]) -> Summary {
-    let done: Vec<&Measured> = results
-        .iter()
-        .filter(|r| r.ok)
-        .filter_map(|r| r.measured.as_ref())
-        .collect();
+    let done: Vec<&Measured> =
+        results.iter().filter(|r| r.ok).filter_map(|r| r.measured.as_ref()).collect();
     let of = |f: fn(&Measured) -> f64| -> Vec<f64> { done.iter().map(|m| f(m)).collect() };
     let rps = of(|m| m.report.requests_per_s);
     let mut errors_summed = Errors::default();
@@ -177,97 +170,71 @@ pub fn summarize_all(results: &[RunResult]) -> Vec<Summary> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wrk::Latency;
 
-    fn run(round: u32, requests: u64, timeouts: u64, failure: Option<&str>) -> RunResult {
-        let errors = Errors {
-            timeout: timeouts,
-            total: timeouts,
-            ..Errors::default()
-        };
-        let (p50, p99, max) = (requests / 10, requests / 5, requests);
-        let latency_us = Latency {
-            p50,
-            p90: p99,
-            p99,
-            max,
-        };
+    /// A c1000 run of `requests` in one second, with `timeout` timeouts.
+    fn run(round: u32, requests: u64, timeout: u64, failure: Option<&str>) -> RunResult {
+        let errors = Errors { timeout, total: timeout, ..Errors::default() };
+        let latency_us =
+            crate::wrk::Latency { p50: requests / 10, p90: 0, p99: requests / 5, max: requests };
         let report = Report {
             requests,
-            duration_us: 1_000_000,
             requests_per_s: requests as f64,
             latency_us,
             errors,
             ..Report::default()
         };
+        let (peak_pss_kib, peak_rss_kib, steal_pct) = (requests / 2, requests, round as f64);
+        let cpu_ms_per_1k = Some(requests as f64 / 100.0);
+        let measured = Measured {
+            report,
+            cpu_ms_per_1k,
+            peak_pss_kib,
+            peak_rss_kib,
+            steal_pct,
+            ..Measured::default()
+        };
+        let (ok, failure) = (failure.is_none(), failure.map(str::to_string));
         RunResult {
-            server: "s".to_string(),
+            server: "s".into(),
             scenario: Scenario::C1000,
             round,
-            ok: failure.is_none(),
-            failure: failure.map(str::to_string),
-            measured: Some(Measured {
-                report,
-                cpu_ms_per_1k: Some(requests as f64 / 100.0),
-                peak_pss_kib: requests / 2,
-                peak_rss_kib: requests,
-                peak_processes: 1,
-                waiting: 0,
-                steal_pct: round as f64,
-            }),
+            ok,
+            failure,
+            measured: Some(measured),
             ..RunResult::default()
         }
     }
 
     #[test]
     fn medians_and_spreads() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
-        assert_eq!(median(&[]), None);
-        assert_eq!(median(&[f64::NAN, 5.0]), Some(5.0));
+        assert_eq!(
+            [median(&[3.0, 1.0, 2.0]), median(&[4.0, 1.0, 3.0, 2.0])],
+            [Some(2.0), Some(2.5)]
+        );
+        assert_eq!([median(&[]), median(&[f64::NAN, 5.0])], [None, Some(5.0)]);
         // 90..110 around 100: ±10%.
         assert!((spread_pct(&[100.0, 90.0, 110.0]).unwrap() - 10.0).abs() < 1e-9);
-        assert_eq!(spread_pct(&[42.0]), Some(0.0));
-        assert_eq!(spread_pct(&[]), None);
+        assert_eq!([spread_pct(&[42.0]), spread_pct(&[])], [Some(0.0), None]);
     }
 
     #[test]
     fn errors_are_counted_and_failures_left_out() {
-        let results = [
-            run(1, 1000, 0, None),
-            run(2, 3000, 7, None),
-            run(3, 2000, 0, None),
-            run(4, 99_999, 0, Some("server exited during the run")),
-        ];
+        let failed = run(4, 99_999, 0, Some("server exited during the run"));
+        let results = [run(1, 1000, 0, None), run(2, 3000, 7, None), run(3, 2000, 0, None), failed];
         let s = summarize(&results.iter().collect::<Vec<_>>());
         assert_eq!((s.runs, s.failed_runs, s.label().as_str()), (3, 1, "c1000"));
-        assert_eq!(s.requests_per_s_median, Some(2000.0));
-        assert_eq!(
-            (s.requests_per_s_min, s.requests_per_s_max),
-            (Some(1000.0), Some(3000.0))
-        );
+        let rps = (s.requests_per_s_median, s.requests_per_s_min, s.requests_per_s_max);
+        assert_eq!(rps, (Some(2000.0), Some(1000.0), Some(3000.0)));
         assert_eq!(
             (s.spread_pct, s.p99_us_median, s.max_us),
             (Some(50.0), Some(400.0), Some(3000))
         );
-        assert_eq!(
-            (
-                s.errors_summed.timeout,
-                s.errors_summed.total,
-                s.runs_with_errors
-            ),
-            (7, 7, 1)
-        );
-        assert_eq!(s.cpu_ms_per_1k_requests_median, Some(20.0));
+        assert_eq!((s.errors_summed.timeout, s.errors_summed.total, s.runs_with_errors), (7, 7, 1));
+        assert_eq!((s.cpu_ms_per_1k_requests_median, s.steal_pct_max), (Some(20.0), Some(3.0)));
         assert_eq!((s.peak_pss_kib, s.peak_rss_kib), (Some(1500), Some(3000)));
-        assert_eq!(s.steal_pct_max, Some(3.0));
         // Grouped by key, in the order first seen.
-        let mut other = run(1, 10, 0, None);
-        other.variant = "w=4".to_string();
+        let other = RunResult { variant: "w=4".into(), ..run(1, 10, 0, None) };
         let all = summarize_all(&[run(1, 10, 0, None), other, run(2, 20, 0, None)]);
-        assert_eq!(
-            (all.len(), all[0].runs, all[1].label().as_str()),
-            (2, 2, "c1000 w=4")
-        );
+        assert_eq!((all.len(), all[0].runs, all[1].label().as_str()), (2, 2, "c1000 w=4"));
     }
 }

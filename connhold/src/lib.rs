@@ -59,9 +59,7 @@ impl Report {
     }
 
     pub fn parse_line(line: &str) -> anyhow::Result<Report> {
-        let json = line
-            .strip_prefix(RESULT_PREFIX)
-            .context("not a connhold-result line")?;
+        let json = line.strip_prefix(RESULT_PREFIX).context("not a connhold-result line")?;
         serde_json::from_str(json).context("unreadable connhold-result line")
     }
 }
@@ -112,10 +110,7 @@ pub fn parse_args<P: clap::Parser>(program: &str) -> P {
             }
             _ => String::new(),
         };
-        eprintln!(
-            "{program}: {}{choices} (see --help)",
-            first.trim_start_matches("error: ")
-        );
+        eprintln!("{program}: {}{choices} (see --help)", first.trim_start_matches("error: "));
         std::process::exit(2)
     })
 }
@@ -140,10 +135,7 @@ mod tests {
                    \"probes\":3,\"probe_ms\":{\"p50\":0.250,\"p99\":null,\"max\":0.500},\
                    \"probe_failures\":{\"probe receive: timeout\":1}}";
         let r = Report::parse_line(old).unwrap();
-        assert_eq!(
-            (r.held, r.probe_ms.p50, r.probe_ms.p99),
-            (2, Some(0.25), None)
-        );
+        assert_eq!((r.held, r.probe_ms.p50, r.probe_ms.p99), (2, Some(0.25), None));
         assert_eq!(r.probe_failures["probe receive: timeout"], 1);
         assert!(Report::parse_line("Made 10 connections").is_err());
         assert!(Report::parse_line("connhold-result {\"target\":2}").is_err());
@@ -151,10 +143,7 @@ mod tests {
 
     #[test]
     fn progress_lines_say_how_far_the_ramp_got() {
-        assert_eq!(
-            parse_made(&progress_line(10_001, 1152.85)),
-            Some((10_001, false))
-        );
+        assert_eq!(parse_made(&progress_line(10_001, 1152.85)), Some((10_001, false)));
         assert_eq!(parse_made(&ramp_line(9500, 9.5, 0)), Some((9500, true)));
         assert_eq!(parse_made("Held 9500 connections for 6 s"), None);
         let rate = number_in(1.0, 10.0);

@@ -3,26 +3,21 @@
 //! `wrk` measures busy connections; real servers mostly hold idle ones. This
 //! client opens `--connections N` persistent connections to a server at a
 //! steady `--rate`, sends one `GET /` on each and checks the answer, then keeps
-//! them all open and silent for `--hold` seconds. While it holds them it
-//! probes the latency of a fresh `GET /` every second (unless `--no-probe`).
-//! It measures nothing of the server itself: `bench capacity` (run by
-//! scripts/connections.sh) samples the server's memory while this holds.
+//! them all open and silent for `--hold` seconds, timing a fresh `GET /` every
+//! second meanwhile (the probe). `bench capacity` (scripts/connections.sh)
+//! samples the server's memory while it holds.
 //!
 //! One thread and one mio event loop drive every connection: the client is
 //! itself the multiplexing model. Source addresses are spread over
 //! 127.0.0.2, 127.0.0.3, … (`--sources`), so that one address's ephemeral
-//! port range is never the limit. It raises its own open-file limit to the
-//! hard limit, and aborts its connections with RST when it ends, so that
-//! nothing lingers in TIME_WAIT for the next run.
-//!
-//! It prints a progress line every 1,000 connections, the line
-//! `Made N connections in X s (F failed)` when the ramp ends (`bench
-//! capacity` waits for it), and ends with one JSON line, `connhold-result
-//! {...}`: the lines and the result's type are in the library (`src/lib.rs`).
+//! port range is never the limit. It raises its own open-file limit, and
+//! aborts its connections with RST when it ends, so that nothing lingers in
+//! TIME_WAIT for the next run. Its progress lines and its last line,
+//! `connhold-result {JSON}`, are defined in the library (`src/lib.rs`).
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream as StdStream};
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::process;
 use std::time::{Duration, Instant};
 
@@ -39,11 +34,7 @@ const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: connhold\r\n\r\n";
 #[command(name = "connhold")]
 struct Options {
     /// The server, as an IPv4 address and port
-    #[arg(
-        long = "addr",
-        value_name = "HOST:PORT",
-        default_value = "127.0.0.1:8080"
-    )]
+    #[arg(long = "addr", value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
     target: SocketAddrV4,
     /// Connections to open and hold
     #[arg(long, value_name = "N", default_value_t = 1000)]
@@ -93,6 +84,15 @@ fn count(failures: &mut Counts, kind: impl Into<String>) {
     *failures.entry(kind.into()).or_default() += 1;
 }
 
+/// Ends a connection that failed, counting why, with a reset.
+fn fail(conn: &mut Conn, failures: &mut Counts, why: impl Into<String>) {
+    count(failures, why);
+    conn.state = State::Gone;
+    if let Some(stream) = conn.stream.take() {
+        abort(stream);
+    }
+}
+
 fn main() {
     let options: Options = connhold::parse_args("connhold");
     let limit = common::limits::raise_fd_limit();
@@ -100,13 +100,11 @@ fn main() {
         "connhold: {} connections to {} at {}/s from {} source addresses (open-file limit {})",
         options.connections, options.target, options.rate, options.sources, limit.soft
     );
-    match run(&options) {
-        Ok(all_held) => process::exit(if all_held { 0 } else { 1 }),
-        Err(err) => {
-            eprintln!("connhold: {err}");
-            process::exit(1);
-        }
-    }
+    let all_held = run(&options).unwrap_or_else(|err| {
+        eprintln!("connhold: {err}");
+        false
+    });
+    process::exit(if all_held { 0 } else { 1 });
 }
 
 fn run(options: &Options) -> io::Result<bool> {
@@ -147,20 +145,13 @@ fn run(options: &Options) -> io::Result<bool> {
                         (None, State::Gone)
                     }
                 };
-            conns.push(Conn {
-                stream,
-                state,
-                opened: Instant::now(),
-            });
+            conns.push(Conn { stream, state, opened: Instant::now() });
         }
         if conns.len() == options.connections && held + gone == conns.len() {
             break;
         }
-        let wait = if conns.len() < options.connections {
-            interval
-        } else {
-            Duration::from_millis(100)
-        };
+        let wait =
+            if conns.len() < options.connections { interval } else { Duration::from_millis(100) };
         poll_events(&mut poll, &mut events, wait)?;
         for event in events.iter() {
             let conn = &mut conns[event.token().0];
@@ -208,11 +199,7 @@ fn run(options: &Options) -> io::Result<bool> {
         }
         let until = Instant::now() + Duration::from_secs(1);
         while Instant::now() < until && hold_start.elapsed() < hold {
-            poll_events(
-                &mut poll,
-                &mut events,
-                until.saturating_duration_since(Instant::now()),
-            )?;
+            poll_events(&mut poll, &mut events, until.saturating_duration_since(Instant::now()))?;
             for event in events.iter() {
                 let conn = &mut conns[event.token().0];
                 if matches!(conn.state, State::Held) {
@@ -239,21 +226,10 @@ fn run(options: &Options) -> io::Result<bool> {
     };
     println!("Held {held} connections for {:.0} s{probed}", options.hold);
 
-    let report = Report {
-        target: options.connections,
-        held,
-        ramp_s: ramp.as_secs_f64(),
-        failures,
-        probes: probes.len(),
-        probe_ms,
-        probe_failures,
-    };
+    let (target, ramp_s, probes) = (options.connections, ramp.as_secs_f64(), probes.len());
+    let report = Report { target, held, ramp_s, failures, probes, probe_ms, probe_failures };
     println!("{}", report.line());
-    for conn in &mut conns {
-        if let Some(stream) = conn.stream.take() {
-            abort(stream);
-        }
-    }
+    conns.into_iter().filter_map(|conn| conn.stream).for_each(abort);
     Ok(held == options.connections && probes_failed == 0)
 }
 
@@ -325,21 +301,9 @@ fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Counts) {
             State::Gone => return,
         };
         match next {
-            Ok(state) => {
-                let done = matches!(state, State::Held);
-                conn.state = state;
-                if done {
-                    return;
-                }
-            }
-            Err(why) => {
-                count(failures, why);
-                conn.state = State::Gone;
-                if let Some(stream) = conn.stream.take() {
-                    abort(stream);
-                }
-                return;
-            }
+            Ok(State::Held) => return conn.state = State::Held,
+            Ok(state) => conn.state = state,
+            Err(why) => return fail(conn, failures, why),
         }
     }
 }
@@ -359,13 +323,7 @@ fn check_response(got: &[u8]) -> Option<Result<bool, String>> {
         .headers
         .iter()
         .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .and_then(|h| {
-            std::str::from_utf8(h.value)
-                .ok()?
-                .trim()
-                .parse::<usize>()
-                .ok()
-        })
+        .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse::<usize>().ok())
         .unwrap_or(0);
     if got.len() < head + length {
         return None;
@@ -383,27 +341,24 @@ fn check_response(got: &[u8]) -> Option<Result<bool, String>> {
 /// Fails connections that have not finished their exchange in time, and
 /// says how many it failed.
 fn expire(conns: &mut [Conn], timeout: Duration, failures: &mut Counts) -> usize {
-    let now = Instant::now();
     let mut expired = 0;
-    for conn in conns.iter_mut() {
-        let waiting = matches!(
-            conn.state,
-            State::Connecting | State::Sending { .. } | State::Receiving { .. }
-        );
-        if waiting && now.duration_since(conn.opened) > timeout {
-            let what = match conn.state {
-                State::Connecting => kind::CONNECT_TIMEOUT,
-                _ => kind::NO_ANSWER,
-            };
-            count(failures, what);
-            expired += 1;
-            conn.state = State::Gone;
-            if let Some(stream) = conn.stream.take() {
-                abort(stream);
-            }
-        }
+    for conn in conns.iter_mut().filter(|c| c.opened.elapsed() > timeout) {
+        let what = match conn.state {
+            State::Connecting => kind::CONNECT_TIMEOUT,
+            State::Sending { .. } | State::Receiving { .. } => kind::NO_ANSWER,
+            State::Held | State::Gone => continue,
+        };
+        fail(conn, failures, what);
+        expired += 1;
     }
     expired
+}
+
+/// setsockopt(2) with a value of type `T`; a failure only loses the option.
+fn set_option<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: T) {
+    let len = size_of::<T>() as libc::socklen_t;
+    // SAFETY: the pointer is to a live local of the length given.
+    unsafe { libc::setsockopt(fd, level, name, (&raw const value).cast(), len) };
 }
 
 /// A non-blocking connect from `source` (port chosen by the kernel).
@@ -411,66 +366,36 @@ fn connect_from(source: Ipv4Addr, target: SocketAddrV4) -> io::Result<TcpStream>
     let sockaddr = |addr: SocketAddrV4| libc::sockaddr_in {
         sin_family: libc::AF_INET as libc::sa_family_t,
         sin_port: addr.port().to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(*addr.ip()).to_be(),
-        },
+        sin_addr: libc::in_addr { s_addr: u32::from(*addr.ip()).to_be() },
         sin_zero: [0; 8],
     };
-    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: plain socket calls on a descriptor this function owns; the
-    // sockaddr pointers are to live locals of the length given.
+    let (local, remote) = (sockaddr(SocketAddrV4::new(source, 0)), sockaddr(target));
+    let len = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: plain socket calls on a descriptor this function owns (the
+    // stream closes it on every return); the sockaddrs are live locals.
     unsafe {
-        let fd = libc::socket(
-            libc::AF_INET,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        );
+        let fd = libc::socket(libc::AF_INET, flags, 0);
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
         let stream = TcpStream::from_raw_fd(fd);
         // Pick the port at connect time, from the whole 4-tuple: each source
         // address then has its own ~28,000 ports instead of sharing one range.
-        let one: libc::c_int = 1;
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_IP,
-            libc::IP_BIND_ADDRESS_NO_PORT,
-            (&raw const one).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-        let local = sockaddr(SocketAddrV4::new(source, 0));
+        set_option(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1 as libc::c_int);
         if libc::bind(fd, (&raw const local).cast(), len) != 0 {
             return Err(io::Error::last_os_error());
         }
-        let remote = sockaddr(target);
-        if libc::connect(fd, (&raw const remote).cast(), len) != 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EINPROGRESS) {
-                return Err(err);
-            }
-        }
-        Ok(stream)
+        let connecting = libc::connect(fd, (&raw const remote).cast(), len) == 0
+            || io::Error::last_os_error().raw_os_error() == Some(libc::EINPROGRESS);
+        if connecting { Ok(stream) } else { Err(io::Error::last_os_error()) }
     }
 }
 
 /// Closes with RST (SO_LINGER 0): no TIME_WAIT left behind for the next run.
 fn abort(stream: TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt on a live descriptor with a pointer to a live linger.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&raw const linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    set_option(stream.as_raw_fd(), libc::SOL_SOCKET, libc::SO_LINGER, linger);
 }
 
 /// One fresh `GET /` with a blocking socket; its latency, connect included.
@@ -480,9 +405,7 @@ fn probe(target: SocketAddrV4) -> Result<Duration, String> {
         .map_err(|err| format!("probe connect: {}", errno_name(&err)))?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let _ = stream.set_nodelay(true);
-    stream
-        .write_all(REQUEST)
-        .map_err(|err| format!("probe send: {}", errno_name(&err)))?;
+    stream.write_all(REQUEST).map_err(|err| format!("probe send: {}", errno_name(&err)))?;
     let mut got = Vec::new();
     let mut chunk = [0u8; 1024];
     loop {
@@ -502,19 +425,22 @@ fn probe(target: SocketAddrV4) -> Result<Duration, String> {
 
 /// A short, stable name for an error: the errno symbol where there is one.
 fn errno_name(err: &io::Error) -> String {
-    let name = match err.raw_os_error() {
-        Some(libc::ECONNREFUSED) => "ECONNREFUSED",
-        Some(libc::ECONNRESET) => "ECONNRESET",
-        Some(libc::ETIMEDOUT) => "ETIMEDOUT",
-        Some(libc::EMFILE) => "EMFILE",
-        Some(libc::ENFILE) => "ENFILE",
-        Some(libc::EADDRNOTAVAIL) => "EADDRNOTAVAIL",
-        Some(libc::EPIPE) => "EPIPE",
-        Some(libc::ENOBUFS) => "ENOBUFS",
-        _ if err.kind() == io::ErrorKind::WouldBlock => "timeout",
-        _ => return err.to_string(),
-    };
-    name.to_string()
+    use libc::*;
+    let names = [
+        (ECONNREFUSED, "ECONNREFUSED"),
+        (ECONNRESET, "ECONNRESET"),
+        (ETIMEDOUT, "ETIMEDOUT"),
+        (EMFILE, "EMFILE"),
+        (ENFILE, "ENFILE"),
+        (EADDRNOTAVAIL, "EADDRNOTAVAIL"),
+        (EPIPE, "EPIPE"),
+        (ENOBUFS, "ENOBUFS"),
+    ];
+    match names.iter().find(|(code, _)| err.raw_os_error() == Some(*code)) {
+        Some((_, name)) => name.to_string(),
+        None if err.kind() == io::ErrorKind::WouldBlock => "timeout".to_string(),
+        None => err.to_string(),
+    }
 }
 
 /// The value at percentile `p` (nearest rank); `None` for no values.
@@ -544,43 +470,26 @@ mod tests {
     }
 
     #[test]
-    fn arguments_are_parsed_and_checked() {
-        let parse = |args: &[&str]| Options::try_parse_from([&["connhold"], args].concat());
-        let o = parse(&[
-            "--addr",
-            "127.0.0.1:9000",
-            "--connections",
-            "19000",
-            "--hold",
-            "2.5",
-        ])
-        .unwrap();
-        assert_eq!(
-            (o.target.port(), o.connections, o.hold),
-            (9000, 19_000, 2.5)
-        );
-        assert!(!o.no_probe && parse(&["--no-probe"]).unwrap().no_probe);
+    fn arguments_percentiles_and_errno_names() {
+        let parse =
+            |args: &str| Options::try_parse_from(["connhold"].into_iter().chain(args.split(' ')));
+        let o = parse("--addr 127.0.0.1:9000 --connections 19000 --hold 2.5 --no-probe").unwrap();
+        assert_eq!((o.target.port(), o.connections, o.hold, o.no_probe), (9000, 19_000, 2.5, true));
         for bad in [
-            &["--hold", "-1"][..],
-            &["--timeout", "NaN"],
-            &["--rate", "0"],
-            &["--rate", "inf"],
-            &["--sources", "0"],
-            &["--addr", "localhost:80"],
-            &["--connections"],
-            &["--bogus"],
+            "--hold -1",
+            "--timeout NaN",
+            "--rate 0",
+            "--rate inf",
+            "--sources 0",
+            "--addr localhost:80",
+            "--connections",
+            "--bogus",
         ] {
-            assert!(parse(bad).is_err(), "{bad:?}");
+            assert!(parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn percentiles_and_errno_names() {
         let values = [5.0, 1.0, 3.0, 2.0, 4.0];
-        assert_eq!(percentile(&values, 50.0), Some(3.0));
-        assert_eq!(percentile(&values, 99.0), Some(5.0));
+        assert_eq!([50.0, 99.0].map(|p| percentile(&values, p)), [Some(3.0), Some(5.0)]);
         assert_eq!(percentile(&[], 50.0), None);
-        let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
-        assert_eq!(errno_name(&refused), "ECONNREFUSED");
+        assert_eq!(errno_name(&io::Error::from_raw_os_error(libc::ECONNREFUSED)), "ECONNREFUSED");
     }
 }

@@ -73,10 +73,8 @@ pub fn why(step: &Step, log: &str, stopped: Option<&str>) -> Option<String> {
 /// What the server said besides its start-up line: the first lines (where a
 /// panic names its cause) and the last, for the results file.
 pub fn log_excerpt(log: &str) -> Option<String> {
-    let lines: Vec<&str> = log
-        .lines()
-        .filter(|l| !l.contains("http://") && !l.trim().is_empty())
-        .collect();
+    let lines: Vec<&str> =
+        log.lines().filter(|l| !l.contains("http://") && !l.trim().is_empty()).collect();
     match lines.len() {
         0 => None,
         n if n <= 8 => Some(lines.join("\n")),
@@ -95,12 +93,7 @@ mod tests {
 
     fn step(connections: usize, held: usize, failures: &[(&str, u64)]) -> Step {
         let failures = failures.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        Step {
-            connections,
-            held,
-            failures,
-            ..Step::default()
-        }
+        Step { connections, held, failures, ..Step::default() }
     }
 
     #[test]
@@ -116,14 +109,8 @@ mod tests {
             said.starts_with("EMFILE in the server (its open-file limit); 10 × closed"),
             "{said}"
         );
-        assert_eq!(
-            why(&step(5000, 0, &[]), "", Some("server exited")).unwrap(),
-            "server exited"
-        );
-        assert_eq!(
-            why(&step(10, 8, &[]), "", None).unwrap(),
-            "2 of 10 connections lost"
-        );
+        assert_eq!(why(&step(5000, 0, &[]), "", Some("server exited")).unwrap(), "server exited");
+        assert_eq!(why(&step(10, 8, &[]), "", None).unwrap(), "2 of 10 connections lost");
         assert_eq!(why(&step(10, 10, &[]), "", None), None);
     }
 
@@ -132,16 +119,10 @@ mod tests {
         let log = "x: listening on http://127.0.0.1:1 (y)\n";
         assert_eq!(log_excerpt(log), None);
         let log = format!("{log}thread panicked at a.rs:1:2:\nfailed\n");
-        assert_eq!(
-            log_excerpt(&log).unwrap(),
-            "thread panicked at a.rs:1:2:\nfailed"
-        );
+        assert_eq!(log_excerpt(&log).unwrap(), "thread panicked at a.rs:1:2:\nfailed");
         let long: String = (1..=20).map(|i| format!("line {i}\n")).collect();
         let excerpt = log_excerpt(&long).unwrap();
         assert!(excerpt.starts_with("line 1\nline 2"), "{excerpt}");
-        assert!(
-            excerpt.contains("[... 12 lines ...]\nline 18\nline 19\nline 20"),
-            "{excerpt}"
-        );
+        assert!(excerpt.contains("[... 12 lines ...]\nline 18\nline 19\nline 20"), "{excerpt}");
     }
 }

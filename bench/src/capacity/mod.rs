@@ -124,10 +124,8 @@ impl Step {
         if self.passed {
             self.kernel_tcp_mem_kib_per_connection = per(held.tcp_mem_kib, before.tcp_mem_kib);
             self.kernel_slab_kib_per_connection = per(held.slab_kib, before.slab_kib);
-            self.kernel_stack_and_page_tables_kib_per_connection = per(
-                held.kernel_stack_and_page_tables_kib,
-                before.kernel_stack_and_page_tables_kib,
-            );
+            self.kernel_stack_and_page_tables_kib_per_connection =
+                per(held.kernel_stack_and_page_tables_kib, before.kernel_stack_and_page_tables_kib);
         }
     }
 }
@@ -160,10 +158,7 @@ mod tests {
     #[test]
     fn the_committed_results_load() {
         let file: ConnectionsFile = serde_json::from_str(COMMITTED).unwrap();
-        assert_eq!(
-            (file.machine.cores, file.settings.rate, file.settings.hold_s),
-            (2, 2000.0, 10)
-        );
+        assert_eq!((file.machine.cores, file.settings.rate, file.settings.hold_s), (2, 2000.0, 10));
         assert_eq!(file.limits["vm.max_map_count"], "65530");
         let cgi = &file.servers[1];
         assert_eq!(
@@ -171,34 +166,19 @@ mod tests {
             ("cgi_server", Some(20_000), 3)
         );
         let step = &cgi.steps[0];
-        assert_eq!(
-            (step.connections, step.held, step.passed),
-            (1000, 1000, true)
-        );
+        assert_eq!((step.connections, step.held, step.passed), (1000, 1000, true));
         assert_eq!(step.held_sample.map(|s| s.threads), Some(1001));
         assert_eq!(step.probe_ms.and_then(|p| p.p99), Some(2.051));
-        assert_eq!(
-            cgi.first_failure()
-                .map(|s| s.failures["timeout: no answer"]),
-            Some(2205)
-        );
+        assert_eq!(cgi.first_failure().map(|s| s.failures["timeout: no answer"]), Some(2205));
     }
 
     #[test]
     fn memory_per_connection_is_the_growth_over_the_baseline() {
-        let mut s = Step {
-            connections: 1000,
-            held: 1000,
-            ..Step::default()
-        };
+        let mut s = Step { connections: 1000, held: 1000, ..Step::default() };
         s.baseline.pss_kib = 1000;
         s.finish();
         assert_eq!((s.passed, s.kib_per_connection), (true, None));
-        s.held_sample = Some(Sample {
-            pss_kib: 3000,
-            slab_kib: 500,
-            ..Sample::default()
-        });
+        s.held_sample = Some(Sample { pss_kib: 3000, slab_kib: 500, ..Sample::default() });
         s.finish();
         assert_eq!(
             (s.kib_per_connection, s.kernel_slab_kib_per_connection),
@@ -212,18 +192,10 @@ mod tests {
         };
         failed.finish();
         assert_eq!(
-            (
-                failed.passed,
-                failed.kib_per_connection,
-                failed.kernel_slab_kib_per_connection
-            ),
+            (failed.passed, failed.kib_per_connection, failed.kernel_slab_kib_per_connection),
             (false, Some(2.0), None)
         );
-        let mut few = Step {
-            held: 2,
-            kib_per_connection: None,
-            ..failed
-        };
+        let mut few = Step { held: 2, kib_per_connection: None, ..failed };
         few.finish();
         assert_eq!(few.kib_per_connection, None);
     }

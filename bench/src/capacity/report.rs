@@ -12,27 +12,15 @@ use anyhow::Context;
 use super::{ConnectionsFile, Host, SERVER_ARGS, ServerRun, Settings, Step, run};
 use crate::cli::CapacityArgs;
 use crate::machine::{self, Machine};
-use crate::report::{CONNECTIONS, memory, opt, row, thousands};
+use crate::report::{CONNECTIONS, bar_chart, memory, opt, row, thousands};
 use crate::results::write_json;
 
 /// Writes the results file, the section of `connections.md` and each
 /// chapter's line: in docs/, or a temporary folder with `--quick`.
 pub fn write(args: &CapacityArgs, servers: Vec<ServerRun>) -> anyhow::Result<()> {
-    let Machine {
-        cpu_model: cpu,
-        cores,
-        kernel,
-        rustc,
-        ..
-    } = Machine::detect(None, None);
+    let Machine { cpu_model: cpu, cores, kernel, rustc, .. } = Machine::detect(None, None);
     let file = ConnectionsFile {
-        machine: Host {
-            cpu,
-            cores,
-            kernel,
-            rustc,
-            date: machine::now(),
-        },
+        machine: Host { cpu, cores, kernel, rustc, date: machine::now() },
         settings: Settings {
             steps: args.steps(),
             rate: args.rate,
@@ -58,10 +46,7 @@ pub fn write(args: &CapacityArgs, servers: Vec<ServerRun>) -> anyhow::Result<()>
     let page = out.join("connections.md");
     if !page.exists() {
         // A first run, or a quick run in a fresh folder: a bare page.
-        let bare = format!(
-            "# Idle connections\n\n{}\n{}\n",
-            CONNECTIONS.0, CONNECTIONS.1
-        );
+        let bare = format!("# Idle connections\n\n{}\n{}\n", CONNECTIONS.0, CONNECTIONS.1);
         fs::write(&page, bare).with_context(|| format!("cannot write {}", page.display()))?;
     }
     CONNECTIONS.update("capacity", &page, &section(&file))?;
@@ -88,13 +73,10 @@ fn probe_cell(step: &Step) -> String {
 /// The kernel's side of one connection: TCP buffers + slab + kernel stacks
 /// and page tables.
 fn kernel_cell(step: &Step) -> String {
-    let tcp_and_slab = step
-        .kernel_tcp_mem_kib_per_connection
-        .zip(step.kernel_slab_kib_per_connection);
+    let tcp_and_slab =
+        step.kernel_tcp_mem_kib_per_connection.zip(step.kernel_slab_kib_per_connection);
     let all = tcp_and_slab.zip(step.kernel_stack_and_page_tables_kib_per_connection);
-    opt(all, |((tcp, slab), tasks)| {
-        format!("{tcp:.1} + {slab:.1} + {tasks:.1}")
-    })
+    opt(all, |((tcp, slab), tasks)| format!("{tcp:.1} + {slab:.1} + {tasks:.1}"))
 }
 
 const SUMMARY_HEADER: &str = "\
@@ -120,25 +102,13 @@ fn summary_row(run: &ServerRun) -> String {
     let stopped = stopped.replace('|', "/");
     let shown = run.best().or_else(|| run.first_failure());
     let Some((step, held)) = shown.and_then(|step| Some((step, step.held_sample?))) else {
-        return row([
-            run.server.as_str(),
-            "0",
-            "–",
-            "–",
-            "–",
-            "–",
-            "–",
-            "–",
-            &stopped,
-        ]);
+        return row([run.server.as_str(), "0", "–", "–", "–", "–", "–", "–", &stopped]);
     };
     let count = match step.passed {
         true => thousands(step.held as u64),
-        false => format!(
-            "{} of {}",
-            thousands(step.held as u64),
-            thousands(step.connections as u64)
-        ),
+        false => {
+            format!("{} of {}", thousands(step.held as u64), thousands(step.connections as u64))
+        }
     };
     row([
         run.server.clone(),
@@ -164,20 +134,8 @@ pub fn chapter_line(run: &ServerRun) -> String {
 
 /// The generated part of docs/connections.md.
 pub fn section(file: &ConnectionsFile) -> String {
-    let Host {
-        cpu,
-        cores,
-        kernel,
-        rustc,
-        date,
-    } = &file.machine;
-    let Settings {
-        steps,
-        rate,
-        hold_s,
-        server_args,
-        ..
-    } = &file.settings;
+    let Host { cpu, cores, kernel, rustc, date } = &file.machine;
+    let Settings { steps, rate, hold_s, server_args, .. } = &file.settings;
     let steps: Vec<String> = steps.iter().map(|s| thousands(*s)).collect();
     let mut out = format!(
         "Measured on {cpu} ({cores} cores), Linux {kernel}, {rustc}, {date} by `scripts/connections.sh`: \
@@ -191,7 +149,7 @@ pub fn section(file: &ConnectionsFile) -> String {
         steps.join(", ")
     );
     out.extend(file.servers.iter().map(summary_row));
-    out = out + "\n" + &plot(&file.servers) + "\n";
+    out = out + "\n" + &chart(&file.servers) + "\n";
     out.push_str(
         "Every step (a server stops at its first failing step):\n\n\
          | Server | Step | Held | PSS before → held | RSS held | KiB per connection | Threads | Processes | Maps | Probe p50 / p99 / max | Kernel KiB per connection | Result |\n\
@@ -205,11 +163,7 @@ pub fn section(file: &ConnectionsFile) -> String {
                 run.server.clone(),
                 thousands(step.connections as u64),
                 thousands(step.held as u64),
-                format!(
-                    "{} → {}",
-                    memory(step.baseline.pss_kib),
-                    of(|s| memory(s.pss_kib))
-                ),
+                format!("{} → {}", memory(step.baseline.pss_kib), of(|s| memory(s.pss_kib))),
                 of(|s| memory(s.rss_kib)),
                 kib_cell(step.kib_per_connection),
                 of(|s| s.threads.to_string()),
@@ -217,9 +171,9 @@ pub fn section(file: &ConnectionsFile) -> String {
                 of(|s| s.max_maps.to_string()),
                 probe_cell(step),
                 kernel_cell(step),
-                step.reason.as_deref().map_or("passed".into(), |r| {
-                    format!("**failed**: {}", r.replace('|', "/"))
-                }),
+                step.reason
+                    .as_deref()
+                    .map_or("passed".into(), |r| format!("**failed**: {}", r.replace('|', "/"))),
             ]);
         }
         if let Some(err) = &run.error {
@@ -233,98 +187,25 @@ pub fn section(file: &ConnectionsFile) -> String {
     }
     out.push_str("\nThe limits as they were during this run:\n\n| Limit | Value |\n|---|---|\n");
     for (name, value) in &file.limits {
-        out += &row([
-            format!("`{name}`"),
-            value.as_str().unwrap_or("?").to_string(),
-        ]);
+        out += &row([format!("`{name}`"), value.as_str().unwrap_or("?").to_string()]);
     }
     out
 }
 
-/// A text chart of server memory (PSS, MiB, on a log scale) against the
-/// connections held, one letter per server. Plain text, so that it reads
-/// the same in a terminal, in a diff and on GitHub.
-fn plot(runs: &[ServerRun]) -> String {
-    const WIDTH: usize = 64;
-    const ROWS_PER_DECADE: f64 = 4.0;
-    // A letter, a server, and its points: (connections held, log10 of PSS in MiB).
-    type Series<'a> = (char, &'a str, Vec<(f64, f64)>);
-    let series: Vec<Series> = (runs.iter().zip('a'..='z'))
-        .map(|(run, letter)| {
-            let points = run.steps.iter().filter_map(|s| {
-                let pss = s.held_sample?.pss_kib;
-                (s.held > 0 && pss > 0).then(|| (s.held as f64, (pss as f64 / 1024.0).log10()))
-            });
-            (letter, run.server.as_str(), points.collect())
+/// A chart of server memory against the connections held: a bar for each
+/// step that held some, labelled with the server and the connections.
+fn chart(runs: &[ServerRun]) -> String {
+    let bars: Vec<(String, f64)> = (runs.iter())
+        .flat_map(|run| run.steps.iter().map(move |step| (run, step)))
+        .filter_map(|(run, step)| {
+            let pss = step.held_sample.filter(|_| step.held > 0)?.pss_kib as f64 / 1024.0;
+            Some((format!("{} {}", run.server, thousands(step.held as u64)), pss))
         })
         .collect();
-    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.2.iter().copied()).collect();
-    if all.is_empty() {
-        return "(nothing to chart: no step held any connection)\n".to_string();
+    match bars.is_empty() {
+        true => "(nothing to chart: no step held any connection)\n".to_string(),
+        false => bar_chart("Server PSS (MiB) against idle connections held", "MiB", &bars, 1),
     }
-    let x_max = all.iter().map(|p| p.0).fold(1.0, f64::max);
-    let low = all
-        .iter()
-        .map(|p| p.1)
-        .fold(f64::INFINITY, f64::min)
-        .floor();
-    let high = all
-        .iter()
-        .map(|p| p.1)
-        .fold(f64::NEG_INFINITY, f64::max)
-        .ceil()
-        .max(low + 1.0);
-    let rows = ((high - low) * ROWS_PER_DECADE) as usize + 1;
-    let mut grid = vec![vec![' '; WIDTH + 1]; rows];
-    for (letter, _, points) in &series {
-        for &(x, decades) in points {
-            let col = ((x / x_max) * WIDTH as f64).round() as usize;
-            let row = ((high - decades) * ROWS_PER_DECADE).round() as usize;
-            let cell = &mut grid[row.min(rows - 1)][col.min(WIDTH)];
-            *cell = if *cell == ' ' || *cell == *letter {
-                *letter
-            } else {
-                '*'
-            };
-        }
-    }
-    let mut out =
-        String::from("```text\nServer PSS (MiB, log scale) against idle connections held\n\n");
-    for (i, line) in grid.iter().enumerate() {
-        let mib = 10f64.powf(high - (i as f64 / ROWS_PER_DECADE).floor());
-        let label = match i % ROWS_PER_DECADE as usize {
-            0 if mib >= 1.0 => format!("{mib:.0}"),
-            0 => format!("{mib}"),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "{label:>8} |{}",
-            line.iter().collect::<String>().trim_end()
-        );
-    }
-    let (middle, end) = (
-        thousands((x_max / 2.0).round() as u64),
-        thousands(x_max.round() as u64),
-    );
-    let gap = (WIDTH - WIDTH / 2).saturating_sub(middle.len() - middle.len() / 2 + end.len() - 1);
-    let _ = writeln!(out, "{:>8} +{}", "", "-".repeat(WIDTH + 1));
-    let _ = writeln!(
-        out,
-        "{:>8}  0{}{middle}{}{end}\n",
-        "",
-        " ".repeat(WIDTH / 2 - middle.len() / 2 - 1),
-        " ".repeat(gap)
-    );
-    for (letter, name, points) in &series {
-        let note = if points.is_empty() {
-            " (held none)"
-        } else {
-            ""
-        };
-        let _ = writeln!(out, "  {letter} = {name}{note}");
-    }
-    out + "  * = two or more servers on one spot\n```\n"
 }
 
 #[cfg(test)]
@@ -337,18 +218,19 @@ mod tests {
         let file: ConnectionsFile = serde_json::from_str(COMMITTED).unwrap();
         let page = include_str!("../../../docs/connections.md");
         // The page was written from unrounded figures and the file keeps
-        // three decimals: two figures of 0.545 now round up.
+        // three decimals: two figures of 0.545 now round up. Its text chart
+        // is now a Mermaid one, of a bar for each step that held some.
         let page = page
             .replace("7.1 MiB | 0.54", "7.1 MiB | 0.55")
             .replace("9.9 MiB | 0.54", "9.9 MiB | 0.55");
+        let (before, rest) = page.split_once("```text").unwrap();
+        let page =
+            format!("{before}{}{}", chart(&file.servers), rest.split_once("```\n").unwrap().1);
         assert_eq!(CONNECTIONS.rewrite(&page, &section(&file)).unwrap(), page);
+        let bars = "\"cgi 1,000\", \"cgi 5,000\", \"cgi 7,795\", \"cgi_threading 1,000\"";
+        assert!(page.contains(bars) && page.contains("bar [67.2, 359.1, 564.0, 29.9,"), "{page}");
         let chapter = include_str!("../../../docs/threadpool1_server.md");
-        assert_eq!(
-            CONNECTIONS
-                .rewrite(chapter, &chapter_line(&file.servers[4]))
-                .unwrap(),
-            chapter
-        );
+        assert_eq!(CONNECTIONS.rewrite(chapter, &chapter_line(&file.servers[4])).unwrap(), chapter);
     }
 
     #[test]
@@ -358,14 +240,8 @@ mod tests {
             error: Some("x failed to start".into()),
             ..ServerRun::default()
         };
-        assert_eq!(
-            summary_row(&none),
-            "| x | 0 | – | – | – | – | – | – | x failed to start |\n"
-        );
-        let text = section(&ConnectionsFile {
-            servers: vec![none],
-            ..Default::default()
-        });
+        assert_eq!(summary_row(&none), "| x | 0 | – | – | – | – | – | – | x failed to start |\n");
+        let text = section(&ConnectionsFile { servers: vec![none], ..Default::default() });
         assert!(
             text.contains("(nothing to chart")
                 && text.contains("| x | | | | | | | | | | | error: x failed to start |")

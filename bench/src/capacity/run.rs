@@ -36,10 +36,7 @@ struct Setup {
 /// started or stopped as promised.
 pub fn run(args: &CapacityArgs, limit: OpenFiles) -> anyhow::Result<bool> {
     let exe = env::current_exe().context("cannot find my own binary")?;
-    let bin_dir = exe
-        .parent()
-        .context("cannot find my own directory")?
-        .to_path_buf();
+    let bin_dir = exe.parent().context("cannot find my own directory")?.to_path_buf();
     let connhold = bin_dir.join("connhold");
     ensure!(
         connhold.is_file(),
@@ -71,10 +68,8 @@ pub fn run(args: &CapacityArgs, limit: OpenFiles) -> anyhow::Result<bool> {
         runs.push(run_server(name, args, &setup));
     }
     let steps = runs.iter().flat_map(|r| &r.steps);
-    let (passed, failed) = (
-        steps.clone().filter(|s| s.passed).count(),
-        steps.filter(|s| !s.passed).count(),
-    );
+    let (passed, failed) =
+        (steps.clone().filter(|s| s.passed).count(), steps.filter(|s| !s.passed).count());
     let errors: Vec<String> = runs
         .iter()
         .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.server)))
@@ -99,10 +94,7 @@ pub fn run(args: &CapacityArgs, limit: OpenFiles) -> anyhow::Result<bool> {
 
 /// Every step of one server, until the first that fails.
 fn run_server(name: &str, args: &CapacityArgs, setup: &Setup) -> ServerRun {
-    let mut run = ServerRun {
-        server: name.to_string(),
-        ..ServerRun::default()
-    };
+    let mut run = ServerRun { server: name.to_string(), ..ServerRun::default() };
     println!("\n== {name}");
     for target in args.steps() {
         if stop_requested() {
@@ -134,13 +126,10 @@ fn run_server(name: &str, args: &CapacityArgs, setup: &Setup) -> ServerRun {
             step.held,
             step.baseline.pss_kib,
             held.pss_kib,
-            step.kib_per_connection
-                .map_or("-".to_string(), |k| format!("{k:.2}")),
+            step.kib_per_connection.map_or("-".to_string(), |k| format!("{k:.2}")),
             held.threads,
             held.processes,
-            step.reason
-                .as_ref()
-                .map_or(String::new(), |r| format!("; FAILED: {r}"))
+            step.reason.as_ref().map_or(String::new(), |r| format!("; FAILED: {r}"))
         );
         let passed = step.passed;
         run.steps.push(step);
@@ -159,9 +148,7 @@ fn run_server(name: &str, args: &CapacityArgs, setup: &Setup) -> ServerRun {
 
 /// The `Max open files` soft limit of `/proc/PID/limits`.
 fn open_files_limit(limits: &str) -> Option<u64> {
-    let rest = limits
-        .lines()
-        .find_map(|l| l.strip_prefix("Max open files"))?;
+    let rest = limits.lines().find_map(|l| l.strip_prefix("Max open files"))?;
     rest.split_whitespace().next()?.parse().ok()
 }
 
@@ -169,9 +156,7 @@ fn open_files_limit(limits: &str) -> Option<u64> {
 /// `per_client` each, as evenly as possible.
 fn split(total: usize, per_client: usize) -> Vec<usize> {
     let clients = total.div_ceil(per_client.max(1)).max(1);
-    (0..clients)
-        .map(|i| total / clients + usize::from(i < total % clients))
-        .collect()
+    (0..clients).map(|i| total / clients + usize::from(i < total % clients)).collect()
 }
 
 fn mem_available_gib() -> f64 {
@@ -185,10 +170,7 @@ fn run_step(
     args: &CapacityArgs,
     setup: &Setup,
 ) -> Step {
-    let mut step = Step {
-        connections: target,
-        ..Step::default()
-    };
+    let mut step = Step { connections: target, ..Step::default() };
     let available = mem_available_gib();
     if available < args.min_available_gib {
         let below = args.min_available_gib;
@@ -215,12 +197,7 @@ fn run_step(
                 "--connections",
                 &share.to_string(),
             ])
-            .args([
-                "--rate",
-                &rate.to_string(),
-                "--hold",
-                &args.hold_s().to_string(),
-            ])
+            .args(["--rate", &rate.to_string(), "--hold", &args.hold_s().to_string()])
             .args(["--timeout", &args.timeout.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped());
@@ -356,9 +333,7 @@ fn end_clients(clients: &mut [Child], kill: bool) {
         let _ = child.kill();
     }
     within(Duration::from_secs(10), || {
-        clients
-            .iter_mut()
-            .all(|c| !matches!(c.try_wait(), Ok(None)))
+        clients.iter_mut().all(|c| !matches!(c.try_wait(), Ok(None)))
     });
     for child in clients {
         // A child that has exited was reaped above, and kill leaves it alone.
@@ -370,11 +345,7 @@ fn end_clients(clients: &mut [Child], kill: bool) {
 /// One look at the server's tree (live processes only) and the machine.
 fn sample(pid: u32) -> Sample {
     let tree = procfs::tree(&procfs::read_all_stats(), pid);
-    let members: Vec<u32> = tree
-        .iter()
-        .filter(|s| s.state != 'Z')
-        .map(|s| s.pid)
-        .collect();
+    let members: Vec<u32> = tree.iter().filter(|s| s.state != 'Z').map(|s| s.pid).collect();
     let tree = procfs::sample_tree(pid, true);
     let sockets = procfs::read_sockstat();
     let meminfo = |key| procfs::read_meminfo(key).unwrap_or(0);
@@ -383,11 +354,7 @@ fn sample(pid: u32) -> Sample {
         rss_kib: tree.memory.rss_kib,
         threads: members.iter().map(|&pid| procfs::read_threads(pid)).sum(),
         processes: tree.processes as u64,
-        max_maps: members
-            .iter()
-            .map(|&pid| procfs::read_map_count(pid))
-            .max()
-            .unwrap_or(0),
+        max_maps: members.iter().map(|&pid| procfs::read_map_count(pid)).max().unwrap_or(0),
         tcp_inuse: sockets.inuse,
         tcp_mem_kib: sockets.mem_pages * procfs::page_kib(),
         slab_kib: meminfo("Slab"),
@@ -400,23 +367,14 @@ fn sample(pid: u32) -> Sample {
 pub fn read_limits() -> serde_json::Map<String, serde_json::Value> {
     let sysctl = |path: &str| {
         let text = fs::read_to_string(format!("/proc/sys/{path}"));
-        text.map_or("?".to_string(), |t| {
-            t.split_whitespace().collect::<Vec<_>>().join(" ")
-        })
+        text.map_or("?".to_string(), |t| t.split_whitespace().collect::<Vec<_>>().join(" "))
     };
     let rlimit = |resource| {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         // SAFETY: getrlimit writes one rlimit through a pointer to a live local.
         unsafe { libc::getrlimit(resource, &mut limit) };
         let show = |v: libc::rlim_t| {
-            if v == libc::RLIM_INFINITY {
-                "unlimited".to_string()
-            } else {
-                v.to_string()
-            }
+            if v == libc::RLIM_INFINITY { "unlimited".to_string() } else { v.to_string() }
         };
         (show(limit.rlim_cur), show(limit.rlim_max), limit.rlim_cur)
     };
@@ -433,10 +391,7 @@ pub fn read_limits() -> serde_json::Map<String, serde_json::Value> {
         ("fs.nr_open", sysctl("fs/nr_open")),
         ("fs.file-max", sysctl("fs/file-max")),
         ("net.core.somaxconn", sysctl("net/core/somaxconn")),
-        (
-            "net.ipv4.ip_local_port_range",
-            sysctl("net/ipv4/ip_local_port_range"),
-        ),
+        ("net.ipv4.ip_local_port_range", sysctl("net/ipv4/ip_local_port_range")),
         ("net.ipv4.tcp_mem (pages)", sysctl("net/ipv4/tcp_mem")),
         ("kernel.threads-max", sysctl("kernel/threads-max")),
         ("kernel.pid_max", sysctl("kernel/pid_max")),
