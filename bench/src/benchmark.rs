@@ -53,8 +53,7 @@ impl Setup {
         let exe = env::current_exe().unwrap_or_default();
         let bin_dir = exe.parent().map_or(PathBuf::from("target/release"), Path::to_path_buf);
         let work = env::temp_dir().join(format!("bench-{}", machine::now().replace(':', "")));
-        fs::create_dir_all(work.join("logs"))
-            .with_context(|| format!("cannot create {}", work.display()))?;
+        results::create_dir(work.join("logs"))?;
         for close in [false, true] {
             let path = lua(&work, close);
             fs::write(&path, wrk::lua_script(close))
@@ -343,29 +342,25 @@ fn execute(
 
 /// "prefork_server c1000  41,203 req/s  p99 8.10 ms  0 errors  steal 0.4%".
 fn progress(result: &RunResult) -> String {
+    use report::{latency, rate, thousands};
     let mut line = format!("{} {}", result.server, result.label());
-    if let Some(m) = &result.measured {
-        let (errors, n) = (&m.report.errors, m.report.errors.total);
-        let errors = if n == 0 {
-            "0 errors".into()
-        } else {
-            format!("{} errors ({})", report::thousands(n), errors.describe())
+    if let Some(Measured { report: r, waiting, steal_pct, .. }) = &result.measured {
+        let errors = match r.errors.total {
+            0 => "0 errors".to_string(),
+            n => format!("{} errors ({})", thousands(n), r.errors.describe()),
         };
-        let waiting = if m.waiting == 0 {
+        let waiting = if *waiting == 0 {
             String::new()
         } else {
-            format!("  {} waiting", report::thousands(m.waiting))
+            format!("  {} waiting", thousands(*waiting))
         };
-        let (rate, p99) = (
-            report::rate(m.report.requests_per_s),
-            report::latency(m.report.latency_us.p99 as f64),
-        );
-        line += &format!("  {rate} req/s  p99 {p99}  {errors}{waiting}  steal {:.1}%", m.steal_pct);
+        let (rps, p99) = (rate(r.requests_per_s), latency(r.latency_us.p99 as f64));
+        line += &format!("  {rps} req/s  p99 {p99}  {errors}{waiting}  steal {steal_pct:.1}%");
     }
-    if let Some(failure) = &result.failure {
-        line += &format!("  FAILED: {failure}");
+    match &result.failure {
+        Some(failure) => format!("{line}  FAILED: {failure}"),
+        None => line,
     }
-    line
 }
 
 /// Writes the results file and rewrites the marked sections. Only a full
@@ -389,9 +384,7 @@ fn write_outputs(
                 );
             }
             // A copy of the pages, without their subfolders.
-            let copy = setup.work.join("docs");
-            fs::create_dir_all(&copy)
-                .with_context(|| format!("cannot create {}", copy.display()))?;
+            let copy = results::create_dir(setup.work.join("docs"))?;
             for page in fs::read_dir("docs").into_iter().flatten().flatten().map(|e| e.path()) {
                 if page.extension().is_some_and(|e| e == "md") {
                     let to = copy.join(page.file_name().unwrap_or_default());
@@ -404,9 +397,7 @@ fn write_outputs(
     };
     let machine = machine::Machine::detect(Some(&setup.wrk), setup.nginx.as_deref());
     let file = BenchFile::new(machine, args, plan.not_applicable.clone(), problems, runs);
-    fs::create_dir_all(out.join("results"))
-        .with_context(|| format!("cannot create {}/results", out.display()))?;
-    let path = out.join("results").join(file.file_name());
+    let path = results::create_dir(out.join("results"))?.join(file.file_name());
     // The tables are made from the file as written, as a later run from the
     // file alone would make them.
     let file = results::write_json(&path, &file)?;

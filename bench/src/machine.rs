@@ -69,11 +69,7 @@ mod tests {
 
     #[test]
     fn the_record_reads_the_machine() {
-        let text =
-            "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nflags\t: x\n";
-        assert_eq!(cpu_model(text), "AMD EPYC");
-        assert_eq!(cpu_model(""), "unknown CPU");
-        let date = now();
-        assert!(date.len() == 20 && date.ends_with('Z') && date.as_bytes()[10] == b'T', "{date}");
+        assert_eq!(cpu_model("vendor_id\t: AMD\nmodel name\t: AMD EPYC\n"), "AMD EPYC");
+        assert_eq!((cpu_model(""), now().len(), &now()[10..11]), ("unknown CPU".into(), 20, "T"));
     }
 }

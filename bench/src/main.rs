@@ -1,11 +1,7 @@
 //! # bench — the measuring tools behind the scripts
 //!
-//! `bench wrk` (scripts/bench_all.sh) runs wrk against every server
-//! ([`benchmark`]); `bench capacity` (scripts/connections.sh) measures how
-//! many idle connections each holds ([`capacity`]); `bench pinning` checks
-//! whether pinning wrk to a CPU helps ([`pinning`]). The scripts build the
-//! workspace and hand their arguments over.
-//!
+//! `bench wrk` (scripts/bench_all.sh, [`benchmark`]), `bench capacity`
+//! (scripts/connections.sh, [`capacity`]) and `bench pinning` ([`pinning`]).
 //! This file only dispatches: it parses the command line, raises the
 //! open-file limit, installs the stop-signal handler, runs the subcommand and
 //! turns its outcome into the exit status.

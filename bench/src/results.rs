@@ -4,7 +4,7 @@
 //! tables written again. Also the JSON writer both harnesses use.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::de::DeserializeOwned;
@@ -80,11 +80,28 @@ pub const MEMORY: &str = "peak over samples of the sum of Pss (and of Rss) from 
 pub const CPU: &str = "utime+stime+cutime+cstime summed over the tree, after minus before \
     the run, per 1,000 completed requests";
 
+/// Creates a folder (and its parents) and returns it.
+pub fn create_dir(path: PathBuf) -> anyhow::Result<PathBuf> {
+    fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(path)
+}
+
 /// Writes `value` as indented JSON and returns what the file now says.
 /// Floats are rounded to three decimals, more than any figure here
 /// deserves, and whole ones are written as integers, as the files always
 /// had them.
 pub fn write_json<T: Serialize + DeserializeOwned>(path: &Path, value: &T) -> anyhow::Result<T> {
+    let text = serde_json::to_string_pretty(&rounded_tree(value)?)? + "\n";
+    fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    rounded(value)
+}
+
+/// `value` as its file says it: floats to three decimals.
+pub fn rounded<T: Serialize + DeserializeOwned>(value: &T) -> anyhow::Result<T> {
+    Ok(serde_json::from_value(rounded_tree(value)?)?)
+}
+
+fn rounded_tree(value: &impl Serialize) -> anyhow::Result<Value> {
     fn round(value: &mut Value) {
         match value {
             Value::Number(n) if n.is_f64() => {
@@ -99,45 +116,33 @@ pub fn write_json<T: Serialize + DeserializeOwned>(path: &Path, value: &T) -> an
     }
     let mut tree = serde_json::to_value(value)?;
     round(&mut tree);
-    let text = serde_json::to_string_pretty(&tree)? + "\n";
-    fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(serde_json::from_value(tree)?)
+    Ok(tree)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Scenario;
-
-    const COMMITTED: &str = include_str!("../../docs/results/bench-2026-11-23T180123Z.json");
 
     #[test]
-    fn the_committed_results_load() {
-        let file: BenchFile = serde_json::from_str(COMMITTED).unwrap();
-        assert_eq!(file.file_name(), "bench-2026-11-23T180123Z.json");
-        assert_eq!((file.machine.cores, file.settings.repeat), (2, 3));
-        assert_eq!(file.settings.pinning, Pinning::None);
-        assert_eq!((file.summaries.len(), file.runs.len()), (75, 225));
-        let first = &file.summaries[0];
-        assert_eq!((first.server.as_str(), first.scenario), ("simple_server", Scenario::C10));
-        assert_eq!(first.requests_per_s_median, Some(14909.469));
-        assert_eq!(first.p99_us_median, Some(3096.0));
-        let run = &file.runs[0];
-        let m = run.measured.unwrap();
-        assert!(run.ok && m.report.requests == 74645 && m.report.latency_us.max == 7873);
-        assert_eq!(file.not_applicable[0].scenario, Scenario::Workers);
-    }
-
-    #[test]
-    fn written_files_read_back_and_keep_the_old_form() {
-        let file: BenchFile = serde_json::from_str(COMMITTED).unwrap();
+    fn the_committed_file_loads_and_is_written_back_as_it_was() {
+        let committed = include_str!("../../docs/results/bench-2026-11-23T180123Z.json");
+        let file: BenchFile = serde_json::from_str(committed).unwrap();
+        assert_eq!(
+            (file.file_name().as_str(), file.machine.cores, file.settings.pinning),
+            ("bench-2026-11-23T180123Z.json", 2, Pinning::None)
+        );
+        assert_eq!(
+            (file.summaries.len(), file.runs.len(), file.summaries[0].requests_per_s_median),
+            (75, 225, Some(14909.469))
+        );
+        let m = file.runs[0].measured.unwrap();
+        assert!(file.runs[0].ok && m.report.requests == 74645 && m.report.latency_us.max == 7873);
         let path = std::env::temp_dir().join(format!("bench-test-{}.json", std::process::id()));
         assert_eq!(write_json(&path, &file).unwrap(), file);
         let text = fs::read_to_string(&path).unwrap();
         let _ = fs::remove_file(&path);
-        assert_eq!(serde_json::from_str::<BenchFile>(&text).unwrap(), file);
-        // The same text as the hand-written writer made, but for the name
-        // of the renamed scenario.
-        assert_eq!(text.replace("\"c10\"", "\"seed\""), COMMITTED);
+        // The same text as the hand-written writer made, but for the new
+        // name of the scenario that the file calls "seed".
+        assert_eq!(text.replace("\"c10\"", "\"seed\""), committed);
     }
 }

@@ -37,9 +37,7 @@ pub fn write(args: &CapacityArgs, servers: Vec<ServerRun>) -> anyhow::Result<()>
         (None, true) => env::temp_dir().join(format!("bench-capacity-quick-{}", process::id())),
         (None, false) => PathBuf::from("docs"),
     };
-    let results = out.join("results");
-    fs::create_dir_all(&results).with_context(|| format!("cannot create {}", results.display()))?;
-    let json = results.join("connections.json");
+    let json = crate::results::create_dir(out.join("results"))?.join("connections.json");
     // The pages are made from the file as written, as a later run from the file alone would.
     let file = write_json(&json, &file)?;
     println!("\ncapacity: wrote {}", json.display());
@@ -238,7 +236,7 @@ mod tests {
         let none = ServerRun {
             server: "x".into(),
             error: Some("x failed to start".into()),
-            ..ServerRun::default()
+            ..Default::default()
         };
         assert_eq!(summary_row(&none), "| x | 0 | – | – | – | – | – | – | x failed to start |\n");
         let text = section(&ConnectionsFile { servers: vec![none], ..Default::default() });

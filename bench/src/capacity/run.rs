@@ -7,7 +7,7 @@
 //! when it is larger than `--per-client`.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{self, Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -20,17 +20,12 @@ use testkit::procfs;
 
 use super::{SERVER_ARGS, Sample, ServerRun, Step, diagnose, report};
 use crate::cli::CapacityArgs;
-use crate::{plan, server, stop_requested};
+use crate::server::{self, Running};
+use crate::{plan, stop_requested};
 
 /// How many times the tree is sampled while the connections are held; the
 /// largest PSS is kept.
 const HELD_SAMPLES: usize = 3;
-
-/// Where the binaries and the logs are.
-struct Setup {
-    bin_dir: PathBuf,
-    work: PathBuf,
-}
 
 /// Every server, step by step; `Ok(false)` when a server could not be
 /// started or stopped as promised.
@@ -43,14 +38,12 @@ pub fn run(args: &CapacityArgs, limit: OpenFiles) -> anyhow::Result<bool> {
         "{} is missing; build with `cargo build --release --workspace`",
         connhold.display()
     );
-    let work = env::temp_dir().join(format!("bench-capacity-{}", process::id()));
-    fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
-    let setup = Setup { bin_dir, work };
-    let servers = if args.only.is_empty() {
-        plan::SERVERS.map(String::from).to_vec()
-    } else {
-        args.only.clone()
-    };
+    // The servers' logs, kept until the run ends.
+    let logs = crate::results::create_dir(
+        env::temp_dir().join(format!("bench-capacity-{}", process::id())),
+    )?;
+    let all = plan::SERVERS.map(String::from).to_vec();
+    let servers = if args.only.is_empty() { all } else { args.only.clone() };
     println!(
         "capacity: {} server(s), steps {:?}, {} connections/s, {} s holds (open-file limit {}, hard {})",
         servers.len(),
@@ -65,7 +58,7 @@ pub fn run(args: &CapacityArgs, limit: OpenFiles) -> anyhow::Result<bool> {
         if stop_requested() {
             break;
         }
-        runs.push(run_server(name, args, &setup));
+        runs.push(run_server(name, args, &bin_dir, &logs));
     }
     let steps = runs.iter().flat_map(|r| &r.steps);
     let (passed, failed) =
@@ -87,13 +80,13 @@ pub fn run(args: &CapacityArgs, limit: OpenFiles) -> anyhow::Result<bool> {
     for error in &errors {
         eprintln!("bench capacity: {error}");
     }
-    let _ = fs::remove_dir_all(&setup.work);
+    let _ = fs::remove_dir_all(&logs);
     println!("capacity: {passed} passed, {failed} failed");
     Ok(written.is_ok() && errors.is_empty())
 }
 
 /// Every step of one server, until the first that fails.
-fn run_server(name: &str, args: &CapacityArgs, setup: &Setup) -> ServerRun {
+fn run_server(name: &str, args: &CapacityArgs, bin_dir: &Path, logs: &Path) -> ServerRun {
     let mut run = ServerRun { server: name.to_string(), ..ServerRun::default() };
     println!("\n== {name}");
     for target in args.steps() {
@@ -101,10 +94,10 @@ fn run_server(name: &str, args: &CapacityArgs, setup: &Setup) -> ServerRun {
             run.error = Some("interrupted".to_string());
             break;
         }
-        let log = setup.work.join(format!("{name}-{target}.log"));
+        let log = logs.join(format!("{name}-{target}.log"));
         let server_args = SERVER_ARGS.map(String::from);
         let mut running =
-            match server::start_ours(name, &setup.bin_dir.join(name), &server_args, &log, None) {
+            match server::start_ours(name, &bin_dir.join(name), &server_args, &log, None) {
                 Ok(running) => running,
                 Err(e) => {
                     run.error = Some(format!("{e:#}"));
@@ -114,7 +107,7 @@ fn run_server(name: &str, args: &CapacityArgs, setup: &Setup) -> ServerRun {
         let limits =
             fs::read_to_string(format!("/proc/{}/limits", running.pid)).unwrap_or_default();
         run.open_files = open_files_limit(&limits);
-        let mut step = run_step(&mut running, target as usize, args, setup);
+        let mut step = run_step(&mut running, target as usize, args, &bin_dir.join("connhold"));
         step.finish();
         // A server that died during the step has its death in the step's
         // reason already; stopping it can only fail again.
@@ -164,67 +157,20 @@ fn mem_available_gib() -> f64 {
 }
 
 /// One step: baseline, clients, samples while held, and the verdict.
-fn run_step(
-    running: &mut server::Running,
-    target: usize,
-    args: &CapacityArgs,
-    setup: &Setup,
-) -> Step {
+fn run_step(running: &mut Running, target: usize, args: &CapacityArgs, connhold: &Path) -> Step {
     let mut step = Step { connections: target, ..Step::default() };
     let available = mem_available_gib();
     if available < args.min_available_gib {
-        let below = args.min_available_gib;
+        let floor = args.min_available_gib;
         step.reason = Some(format!(
-            "not started: the machine has {available:.1} GiB available, below {below} GiB"
+            "not started: the machine has {available:.1} GiB available, below {floor} GiB"
         ));
         return step;
     }
     // Let the server settle after its start-up request before the baseline.
     thread::sleep(Duration::from_millis(300));
     step.baseline = sample(running.pid);
-
-    let shares = split(target, args.per_client as usize);
-    let rate = args.rate / shares.len() as f64;
-    let (tx, rx) = mpsc::channel::<(usize, String)>();
-    let mut clients: Vec<Child> = Vec::new();
-    let mut stopped: Option<String> = None;
-    for (i, &share) in shares.iter().enumerate() {
-        let mut command = Command::new(setup.bin_dir.join("connhold"));
-        command
-            .args([
-                "--addr",
-                &format!("127.0.0.1:{}", running.port),
-                "--connections",
-                &share.to_string(),
-            ])
-            .args(["--rate", &rate.to_string(), "--hold", &args.hold_s().to_string()])
-            .args(["--timeout", &args.timeout.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped());
-        // One client probes; more would only probe each other's load.
-        if i > 0 {
-            command.arg("--no-probe");
-        }
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            Err(e) => {
-                stopped = Some(format!("cannot run connhold: {e}"));
-                break;
-            }
-        };
-        // Each client's lines come through one channel, tagged with its number.
-        let (out, tx) = (child.stdout.take(), tx.clone());
-        thread::spawn(move || {
-            let Some(out) = out else { return };
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send((i, line)).is_err() {
-                    break;
-                }
-            }
-        });
-        clients.push(child);
-    }
-    drop(tx);
+    let (mut clients, lines, mut stopped) = start_clients(connhold, running.port, target, args);
 
     // Bounded: the ramp, the per-connection timeout, the hold, and a margin.
     let deadline = Instant::now()
@@ -233,28 +179,24 @@ fn run_step(
     let mut ramp_done = vec![false; clients.len()];
     // The last `Made N connections` of each client: how far it got, should
     // it never report a result (the server died, the step was stopped).
-    let mut progress = vec![0usize; clients.len()];
+    let mut made = vec![0usize; clients.len()];
     let mut results: Vec<Option<connhold::Report>> = vec![None; clients.len()];
-    let mut next_sample: Option<Instant> = None;
-    let mut samples = 0;
-    let mut last_memory_check = Instant::now();
+    let (mut next_sample, mut samples, mut memory_checked) = (None, 0, Instant::now());
     while stopped.is_none() {
-        match rx.recv_timeout(Duration::from_millis(200)) {
+        match lines.recv_timeout(Duration::from_millis(200)) {
+            Ok((i, line)) if line.starts_with(connhold::RESULT_PREFIX) => {
+                match connhold::Report::parse_line(&line) {
+                    Ok(result) => results[i] = Some(result),
+                    Err(e) => stopped = Some(format!("{e:#}")),
+                }
+            }
             Ok((i, line)) => {
-                if let Some((made, over)) = connhold::parse_made(&line) {
-                    progress[i] = made;
-                    ramp_done[i] |= over;
+                if let Some((n, over)) = connhold::parse_made(&line) {
+                    (made[i], ramp_done[i]) = (n, ramp_done[i] || over);
                 }
-                if line.starts_with(connhold::RESULT_PREFIX) {
-                    match connhold::Report::parse_line(&line) {
-                        Ok(result) => results[i] = Some(result),
-                        Err(e) => stopped = Some(format!("{e:#}")),
-                    }
-                } else if clients.len() > 1 {
-                    println!("   [client {}] {line}", i + 1);
-                } else {
-                    println!("   {line}");
-                }
+                let who =
+                    if clients.len() > 1 { format!("[client {}] ", i + 1) } else { String::new() };
+                println!("   {who}{line}");
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             // Every client has closed its output: they are done.
@@ -265,8 +207,7 @@ fn run_step(
             next_sample = Some(now + Duration::from_secs(1));
         }
         // Sample only while every client still holds (none has reported).
-        if let Some(at) = next_sample
-            && now >= at
+        if next_sample.is_some_and(|at| now >= at)
             && samples < HELD_SAMPLES
             && results.iter().all(Option::is_none)
         {
@@ -274,15 +215,14 @@ fn run_step(
             if step.held_sample.is_none_or(|s| look.pss_kib > s.pss_kib) {
                 step.held_sample = Some(look);
             }
-            samples += 1;
-            next_sample = Some(now + Duration::from_secs(1));
+            (samples, next_sample) = (samples + 1, Some(now + Duration::from_secs(1)));
         }
         if let Some(died) = server::died(running) {
             stopped = Some(died);
         } else if now > deadline {
             stopped = Some("the clients did not finish in time".to_string());
-        } else if last_memory_check.elapsed() >= Duration::from_secs(1) {
-            last_memory_check = now;
+        } else if memory_checked.elapsed() >= Duration::from_secs(1) {
+            memory_checked = now;
             let available = mem_available_gib();
             if available < args.min_available_gib {
                 stopped = Some(format!(
@@ -296,22 +236,22 @@ fn run_step(
     }
     end_clients(&mut clients, stopped.is_some());
 
-    for (result, made) in results.iter().zip(&progress) {
+    for (result, made) in results.iter().zip(made) {
         let Some(result) = result else {
             step.held += made;
             continue;
         };
         step.held += result.held;
         step.ramp_s = step.ramp_s.max(result.ramp_s);
-        for (kind, count) in &result.failures {
-            *step.failures.entry(kind.clone()).or_default() += count;
-        }
-        for (kind, count) in &result.probe_failures {
-            *step.probe_failures.entry(kind.clone()).or_default() += count;
+        let sums = [
+            (&mut step.failures, &result.failures),
+            (&mut step.probe_failures, &result.probe_failures),
+        ];
+        for (sum, counts) in sums {
+            counts.iter().for_each(|(kind, n)| *sum.entry(kind.clone()).or_default() += n);
         }
         if result.probes > 0 {
-            step.probes = result.probes;
-            step.probe_ms = Some(result.probe_ms);
+            (step.probes, step.probe_ms) = (result.probes, Some(result.probe_ms));
         }
     }
     if stopped.is_none() && results.iter().any(Option::is_none) {
@@ -320,10 +260,53 @@ fn run_step(
     if step.held != target || !step.probe_failures.is_empty() || stopped.is_some() {
         let log = fs::read_to_string(&running.log).unwrap_or_default();
         let reason = diagnose::why(&step, &log, stopped.as_deref());
-        step.reason = reason.or_else(|| Some("failed for no reason it could name".to_string()));
+        step.reason =
+            Some(reason.unwrap_or_else(|| "failed for no reason it could name".to_string()));
         step.server_log_tail = diagnose::log_excerpt(&log);
     }
     step
+}
+
+/// The connhold clients of a step, and their output lines through one
+/// channel, tagged with the client's number; a reason when one could not be
+/// started.
+fn start_clients(
+    connhold: &Path,
+    port: u16,
+    target: usize,
+    args: &CapacityArgs,
+) -> (Vec<Child>, mpsc::Receiver<(usize, String)>, Option<String>) {
+    let shares = split(target, args.per_client as usize);
+    let rate = (args.rate / shares.len() as f64).to_string();
+    let (tx, rx) = mpsc::channel();
+    let mut clients = Vec::new();
+    for (i, share) in shares.into_iter().enumerate() {
+        let mut command = Command::new(connhold);
+        let (addr, hold) = (format!("127.0.0.1:{port}"), args.hold_s().to_string());
+        command.args(["--addr", &addr, "--connections", &share.to_string(), "--rate", &rate]);
+        command.args(["--hold", &hold, "--timeout", &args.timeout.to_string()]);
+        command.stdin(Stdio::null()).stdout(Stdio::piped());
+        // One client probes; more would only probe each other's load.
+        if i > 0 {
+            command.arg("--no-probe");
+        }
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => return (clients, rx, Some(format!("cannot run connhold: {e}"))),
+        };
+        let (out, tx) = (child.stdout.take(), tx.clone());
+        thread::spawn(move || {
+            for line in
+                out.map(|o| BufReader::new(o).lines()).into_iter().flatten().map_while(Result::ok)
+            {
+                if tx.send((i, line)).is_err() {
+                    break;
+                }
+            }
+        });
+        clients.push(child);
+    }
+    (clients, rx, None)
 }
 
 /// Waits for the clients to exit (they abort their connections as they go),
@@ -366,26 +349,19 @@ fn sample(pid: u32) -> Sample {
 /// as read now, in the order of their table.
 pub fn read_limits() -> serde_json::Map<String, serde_json::Value> {
     let sysctl = |path: &str| {
-        let text = fs::read_to_string(format!("/proc/sys/{path}"));
-        text.map_or("?".to_string(), |t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        let text = fs::read_to_string(format!("/proc/sys/{path}")).unwrap_or("?".into());
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
     };
     let rlimit = |resource| {
         let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         // SAFETY: getrlimit writes one rlimit through a pointer to a live local.
         unsafe { libc::getrlimit(resource, &mut limit) };
-        let show = |v: libc::rlim_t| {
-            if v == libc::RLIM_INFINITY { "unlimited".to_string() } else { v.to_string() }
-        };
-        (show(limit.rlim_cur), show(limit.rlim_max), limit.rlim_cur)
+        [limit.rlim_cur, limit.rlim_max].map(|v| (v != libc::RLIM_INFINITY).then_some(v))
     };
-    let pair = |resource| {
-        let (soft, hard, _) = rlimit(resource);
-        format!("{soft} / {hard}")
-    };
-    let stack = match rlimit(libc::RLIMIT_STACK) {
-        (_, _, bytes) if bytes == libc::RLIM_INFINITY => "unlimited".to_string(),
-        (_, _, bytes) => format!("{} KiB", bytes / 1024),
-    };
+    let show = |v: Option<u64>| v.map_or("unlimited".to_string(), |v| v.to_string());
+    let pair = |resource| rlimit(resource).map(show).join(" / ");
+    let stack = rlimit(libc::RLIMIT_STACK)[0]
+        .map_or("unlimited".to_string(), |b| format!("{} KiB", b / 1024));
     [
         ("ulimit -n (soft / hard)", pair(libc::RLIMIT_NOFILE)),
         ("fs.nr_open", sysctl("fs/nr_open")),
