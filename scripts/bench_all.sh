@@ -7,8 +7,9 @@
 #   scripts/bench_all.sh --help           every option
 #
 # This script does the set-up (wrk, the open-file limit, a release build) and
-# then hands over to the `bench` crate, which runs the servers and wrk,
-# samples /proc and writes the results.
+# then hands over to `bench wrk` (every option is passed on), which runs the
+# servers and wrk, samples /proc and writes the results. `--measure-pinning`
+# is `bench pinning` with the same options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,4 +56,4 @@ fi
 # examples include bare_mio, the event loop without HTTP (a reference row).
 cargo build --release --workspace --bins --examples --quiet
 
-exec "${CARGO_TARGET_DIR:-target}/release/bench" "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/bench" wrk "$@"

@@ -1,242 +1,272 @@
-//! The harness's command line (scripts/bench_all.sh passes its arguments on).
+//! The command line of `bench`: one subcommand per measurement. The scripts
+//! pass their own arguments on (`scripts/bench_all.sh` → `bench wrk`,
+//! `scripts/connections.sh` → `bench capacity`), so the options here are
+//! the scripts' documented options.
+
+use std::path::PathBuf;
+
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand, ValueEnum, value_parser};
+use connhold::number_in;
+use serde::{Deserialize, Serialize};
 
 use crate::plan::{self, Scenario};
 
-pub const USAGE: &str = "\
-Usage: scripts/bench_all.sh [options]
+/// The measuring tools behind scripts/bench_all.sh and scripts/connections.sh.
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
 
-Runs wrk against every server under several workloads and writes the results
-to docs/results/*.json, the tables in docs/<server>.md and docs/README.md.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs wrk against every server under several workloads and writes the
+    /// results to docs/results/*.json, the tables in docs/<server>.md and
+    /// docs/README.md.
+    #[command(override_usage = "scripts/bench_all.sh [OPTIONS]    (runs `bench wrk`)")]
+    Wrk(WrkArgs),
+    /// Opens ever more idle keep-alive connections to each server with
+    /// connhold, and records what holding them costs: the server's PSS and RSS
+    /// (summed over its process tree), KiB per connection, threads,
+    /// processes, the latency of a fresh request while they are held, and why
+    /// the first failing step failed. Writes docs/results/connections.json,
+    /// the table in docs/connections.md and one line in each chapter.
+    #[command(override_usage = "scripts/connections.sh [OPTIONS]    (runs `bench capacity`)")]
+    Capacity(CapacityArgs),
+    /// Compares wrk pinned to CPU 0 (the server on the others) with no
+    /// pinning, on c10, alternating; prints the figures, writes nothing.
+    #[command(override_usage = "scripts/bench_all.sh --measure-pinning [OPTIONS]")]
+    Pinning(Load),
+    // A later `Hostile(HostileArgs)`, hostile clients against every server,
+    // takes its place here, with its module beside `capacity`.
+}
 
-Options:
-  --only NAME[,NAME]      servers to measure (default: all, and nginx if installed)
-  --scenario NAME[,NAME]  seed, c100, c1000, close, slow, cpu, workers, logging (default: all)
-  --duration S            seconds per run (default 5; `--duration 10` is the seed's exact command)
-  --repeat N              runs of each; the median is recorded with the spread (default 3)
-  --warmup S              seconds of load before a server's first run (default 1)
-  --quick                 1 s runs, one repeat, results in a temporary folder, docs untouched
-  --out DIR               where results and docs go (default: docs, or a temporary folder with --quick)
-  --pin none|split        split: wrk on CPU 0, the server on the others (default: none, see docs)
-  --logging-server NAME   the server of the logging pair (default: threadpool1_server)
-  --measure-pinning       compare wrk pinned and unpinned on seed, print the figures, write nothing
-  --dry-run               print the plan and the estimated time, run nothing
-  --help                  this text
-";
+/// The servers and the load of a wrk measurement: shared by `wrk` and `pinning`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct Load {
+    /// Servers to measure, comma-separated (default: all, and nginx if installed)
+    #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',',
+          value_parser = PossibleValuesParser::new(plan::SERVERS.iter().chain(&[plan::NGINX, plan::BARE_MIO])))]
+    pub only: Vec<String>,
+    /// Seconds per run [default: 5, or 1 with --quick; for pinning 2, and at least 2]
+    #[arg(long, value_name = "S", value_parser = value_parser!(u64).range(1..=600))]
+    pub duration: Option<u64>,
+    /// Runs of each; the median is recorded with the spread [default: 3; 1 with --quick]
+    #[arg(long, value_name = "N", value_parser = value_parser!(u32).range(1..=50))]
+    pub repeat: Option<u32>,
+    /// Seconds of load before a server's first run
+    #[arg(long, value_name = "S", default_value_t = 1, value_parser = value_parser!(u64).range(0..=60))]
+    pub warmup: u64,
+    /// 1 s runs, one repeat, results in a temporary folder, docs untouched
+    #[arg(long)]
+    pub quick: bool,
+}
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+impl Load {
+    /// `--duration 10` is the Python original's exact `wrk -t2 -c10 -d10s`.
+    pub fn duration_s(&self) -> u64 {
+        self.duration.unwrap_or(if self.quick { 1 } else { 5 })
+    }
+
+    pub fn repeat(&self) -> u32 {
+        self.repeat.unwrap_or(if self.quick { 1 } else { 3 })
+    }
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct WrkArgs {
+    #[command(flatten)]
+    pub load: Load,
+    /// Scenarios, comma-separated (default: all)
+    #[arg(
+        long = "scenario",
+        value_name = "NAME[,NAME]",
+        value_delimiter = ',',
+        value_enum
+    )]
+    pub scenarios: Vec<Scenario>,
+    /// Where results and docs go (default: docs, or a temporary folder with --quick, --only or --scenario)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// none: the scheduler places wrk and the server; split: wrk on CPU 0, the server on the others (see docs/README.md)
+    #[arg(long, value_name = "none|split", value_enum, default_value_t)]
+    pub pin: Pinning,
+    /// The server of the logging pair (c10 without and with --verbose)
+    #[arg(long, value_name = "NAME", default_value = plan::DEFAULT_LOGGING_SERVER,
+          value_parser = PossibleValuesParser::new(plan::SERVERS))]
+    pub logging_server: String,
+    /// Compare wrk pinned and unpinned on c10, print the figures, write nothing (`bench pinning`)
+    #[arg(long)]
+    pub measure_pinning: bool,
+    /// Print the plan and the estimated time, run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl WrkArgs {
+    /// The chosen scenarios, once each and in their usual order.
+    pub fn scenarios(&self) -> Vec<Scenario> {
+        let mut list = if self.scenarios.is_empty() {
+            Scenario::ALL.to_vec()
+        } else {
+            self.scenarios.clone()
+        };
+        list.sort();
+        list.dedup();
+        list
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum Pinning {
-    /// Let the scheduler place wrk and the server.
+    // Let the scheduler place wrk and the server (the decision in docs/README.md).
+    #[default]
     None,
-    /// wrk (and the harness) on CPU 0, the server on every other CPU.
+    // wrk (and the harness) on CPU 0, the server on every other CPU.
     Split,
 }
 
 impl Pinning {
     pub fn name(self) -> &'static str {
-        match self {
-            Pinning::None => "none",
-            Pinning::Split => "split",
+        if self == Pinning::Split {
+            "split"
+        } else {
+            "none"
+        }
+    }
+
+    /// For the docs' header.
+    pub fn describe(self) -> &'static str {
+        if self == Pinning::Split {
+            "wrk on CPU 0, server on the others"
+        } else {
+            "none (scheduler's choice)"
         }
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Options {
-    pub only: Option<Vec<String>>,
-    pub scenarios: Vec<Scenario>,
-    pub duration_s: u64,
-    pub repeat: u32,
-    pub warmup_s: u64,
+#[derive(Clone, Debug, Default, Args)]
+pub struct CapacityArgs {
+    /// Connections per step, comma-separated [default: 1000,5000,10000,15000,19000; 200,1000 with --quick]
+    #[arg(long, value_name = "N[,N]", value_delimiter = ',',
+          value_parser = value_parser!(u64).range(1..=1_000_000))]
+    pub steps: Vec<u64>,
+    /// Servers to measure, comma-separated (default: all; the tables then list only these)
+    #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',',
+          value_parser = PossibleValuesParser::new(plan::SERVERS))]
+    pub only: Vec<String>,
+    /// Seconds connhold holds each step [default: 10, which is ten probes; 4 with --quick]
+    #[arg(long, value_name = "S", value_parser = value_parser!(u64).range(3..=600))]
+    pub hold: Option<u64>,
+    /// New connections per second
+    #[arg(long, value_name = "R", default_value_t = 2000.0, value_parser = number_in(1.0, 100_000.0))]
+    pub rate: f64,
+    /// Seconds a connection may take to be answered
+    #[arg(long, value_name = "S", default_value_t = 5, value_parser = value_parser!(u64).range(1..=120))]
+    pub timeout: u64,
+    /// Most connections one connhold process opens (it holds just under its open-file limit)
+    #[arg(long, value_name = "N", default_value_t = 18_000,
+          value_parser = value_parser!(u64).range(100..=1_000_000))]
+    pub per_client: u64,
+    /// Stop when the machine's MemAvailable falls below this
+    #[arg(long, value_name = "G", default_value_t = 4.0, value_parser = number_in(0.0, 1e6))]
+    pub min_available_gib: f64,
+    /// Steps 200,1000, 4 s holds, results in a temporary folder, docs untouched
+    #[arg(long)]
     pub quick: bool,
-    pub out: Option<String>,
-    pub pin: Pinning,
-    pub logging_server: String,
-    pub measure_pinning: bool,
-    pub dry_run: bool,
+    /// Where results and docs go (default: docs, or a temporary folder with --quick)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
-/// Why the harness should not run: help was asked for, or an argument is bad.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Stop {
-    Help,
-    Bad(String),
-}
-
-fn number(flag: &str, text: &str, min: u64, max: u64) -> Result<u64, Stop> {
-    text.parse::<u64>()
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| {
-            Stop::Bad(format!(
-                "{flag} needs a whole number from {min} to {max}, not {text:?}"
-            ))
-        })
-}
-
-pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, Stop> {
-    let mut only = None;
-    let mut scenarios = None;
-    let mut duration = None;
-    let mut repeat = None;
-    let mut warmup = None;
-    let mut quick = false;
-    let mut out = None;
-    let mut pin = Pinning::None;
-    let mut logging_server = plan::DEFAULT_LOGGING_SERVER.to_string();
-    let mut measure_pinning = false;
-    let mut dry_run = false;
-
-    let args: Vec<String> = args.into_iter().collect();
-    // A separate mode with its own options; it runs here and exits.
-    if args.first().is_some_and(|a| a == "capacity") {
-        std::process::exit(crate::capacity::main(&args[1..]));
-    }
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg, None),
+impl CapacityArgs {
+    /// The steps, smallest first, once each.
+    pub fn steps(&self) -> Vec<u64> {
+        let mut steps = match (self.steps.is_empty(), self.quick) {
+            (false, _) => self.steps.clone(),
+            (true, true) => vec![200, 1000],
+            (true, false) => vec![1000, 5000, 10_000, 15_000, 19_000],
         };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| Stop::Bad(format!("{flag} needs a value")))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Err(Stop::Help),
-            "--quick" => quick = true,
-            "--dry-run" => dry_run = true,
-            "--measure-pinning" => measure_pinning = true,
-            "--only" => {
-                let names: Vec<String> =
-                    value()?.split(',').map(|s| s.trim().to_string()).collect();
-                for name in &names {
-                    if !plan::SERVERS.contains(&name.as_str())
-                        && name != plan::NGINX
-                        && name != plan::BARE_MIO
-                    {
-                        return Err(Stop::Bad(format!(
-                            "unknown server {name:?}; choose from {}, {}, {}",
-                            plan::SERVERS.join(", "),
-                            plan::NGINX,
-                            plan::BARE_MIO
-                        )));
-                    }
-                }
-                only = Some(names);
-            }
-            "--scenario" => {
-                let mut list = Vec::new();
-                for name in value()?.split(',') {
-                    let scenario = Scenario::parse(name.trim()).ok_or_else(|| {
-                        let all: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
-                        Stop::Bad(format!(
-                            "unknown scenario {name:?}; choose from {}",
-                            all.join(", ")
-                        ))
-                    })?;
-                    if !list.contains(&scenario) {
-                        list.push(scenario);
-                    }
-                }
-                list.sort();
-                scenarios = Some(list);
-            }
-            "--duration" => duration = Some(number("--duration", &value()?, 1, 600)?),
-            "--repeat" => repeat = Some(number("--repeat", &value()?, 1, 50)? as u32),
-            "--warmup" => warmup = Some(number("--warmup", &value()?, 0, 60)?),
-            "--out" => out = Some(value()?),
-            "--pin" => {
-                pin = match value()?.as_str() {
-                    "none" => Pinning::None,
-                    "split" => Pinning::Split,
-                    other => {
-                        return Err(Stop::Bad(format!(
-                            "--pin takes none or split, not {other:?}"
-                        )));
-                    }
-                }
-            }
-            "--logging-server" => {
-                let name = value()?;
-                if !plan::SERVERS.contains(&name.as_str()) {
-                    return Err(Stop::Bad(format!(
-                        "unknown server {name:?} for --logging-server"
-                    )));
-                }
-                logging_server = name;
-            }
-            _ => return Err(Stop::Bad(format!("unknown argument {flag:?}"))),
-        }
+        steps.sort_unstable();
+        steps.dedup();
+        steps
     }
-    Ok(Options {
-        only,
-        scenarios: scenarios.unwrap_or_else(|| Scenario::ALL.to_vec()),
-        duration_s: duration.unwrap_or(if quick || measure_pinning { 1 } else { 5 }),
-        repeat: repeat.unwrap_or(if quick { 1 } else { 3 }),
-        warmup_s: warmup.unwrap_or(1),
-        quick,
-        out,
-        pin,
-        logging_server,
-        measure_pinning,
-        dry_run,
-    })
+
+    pub fn hold_s(&self) -> u64 {
+        self.hold.unwrap_or(if self.quick { 4 } else { 10 })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse_strs(args: &[&str]) -> Result<Options, Stop> {
-        parse(args.iter().map(|s| s.to_string()))
+    fn parse(args: &str) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(["bench"].into_iter().chain(args.split(' '))).map(|cli| cli.command)
     }
 
     #[test]
-    fn defaults_and_quick() {
-        let o = parse_strs(&[]).unwrap();
+    fn defaults_quick_and_lists() {
+        let Ok(Command::Wrk(o)) = parse("wrk --pin none") else {
+            panic!()
+        };
         assert_eq!(
-            (o.duration_s, o.repeat, o.warmup_s, o.quick),
-            (5, 3, 1, false)
+            (
+                o.load.duration_s(),
+                o.load.repeat(),
+                o.load.warmup,
+                o.scenarios().len()
+            ),
+            (5, 3, 1, 8)
         );
-        assert_eq!(o.scenarios.len(), 8);
-        let q = parse_strs(&["--quick"]).unwrap();
-        assert_eq!((q.duration_s, q.repeat), (1, 1));
-        let q = parse_strs(&["--quick", "--duration", "2"]).unwrap();
-        assert_eq!(q.duration_s, 2);
+        let Ok(Command::Wrk(q)) = parse("wrk --quick --duration 2") else {
+            panic!()
+        };
+        assert_eq!((q.load.duration_s(), q.load.repeat()), (2, 1));
+        // `seed` is the old name of c10.
+        let Ok(Command::Wrk(o)) =
+            parse("wrk --only simple_server,nginx --scenario=slow,seed,slow --pin split")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (o.load.only.join(","), o.scenarios(), o.pin),
+            (
+                "simple_server,nginx".into(),
+                vec![Scenario::C10, Scenario::Slow],
+                Pinning::Split
+            )
+        );
+        let Ok(Command::Capacity(c)) = parse("capacity --timeout 5") else {
+            panic!()
+        };
+        assert_eq!(
+            (c.steps(), c.hold_s(), c.per_client, c.rate),
+            (vec![1000, 5000, 10_000, 15_000, 19_000], 10, 18_000, 2000.0)
+        );
+        let Ok(Command::Capacity(q)) = parse("capacity --quick --steps=5000,1000,5000") else {
+            panic!()
+        };
+        assert_eq!((q.steps(), q.hold_s()), (vec![1000, 5000], 4));
+        assert!(matches!(
+            parse("pinning --only nginx"),
+            Ok(Command::Pinning(_))
+        ));
     }
 
     #[test]
-    fn lists_and_values() {
-        let o = parse_strs(&[
-            "--only",
-            "simple_server,nginx",
-            "--scenario=slow,seed,slow",
-            "--duration",
-            "10",
-            "--repeat=5",
-            "--pin",
-            "split",
-        ])
-        .unwrap();
-        assert_eq!(o.only.unwrap(), ["simple_server", "nginx"]);
-        assert_eq!(o.scenarios, [Scenario::Seed, Scenario::Slow]);
-        assert_eq!((o.duration_s, o.repeat, o.pin), (10, 5, Pinning::Split));
-    }
-
-    #[test]
-    fn mistakes_are_named() {
-        for args in [
-            &["--only", "apache"][..],
-            &["--scenario", "c10"],
-            &["--duration", "0"],
-            &["--repeat"],
-            &["--pin", "cpu0"],
-            &["--bogus"],
-        ] {
-            assert!(matches!(parse_strs(args), Err(Stop::Bad(_))), "{args:?}");
+    fn mistakes_are_refused() {
+        let wrk = "--only apache|--scenario c10000|--duration 0|--repeat|--pin cpu0|--logging-server nginx|--bogus";
+        let capacity = "--steps 0|--steps 1k|--only nginx|--hold 1|--rate 0|--out";
+        let args = wrk
+            .split('|')
+            .map(|a| format!("wrk {a}"))
+            .chain(capacity.split('|').map(|a| format!("capacity {a}")));
+        for args in args.chain(["hostile".to_string()]) {
+            assert!(parse(&args).is_err(), "{args}");
         }
-        assert_eq!(parse_strs(&["--help"]), Err(Stop::Help));
     }
 }

@@ -1,9 +1,30 @@
 //! What gets measured: the servers, the scenarios, and the order of the runs.
 
+use serde::{Deserialize, Serialize};
+
+use Scenario::*;
+
 /// One workload, exposing one weakness.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Scenario {
-    Seed,
+    /// `wrk -t2 -c10 GET /`, the Python original's command; old results call it `seed`.
+    #[default]
+    #[serde(alias = "seed")]
+    #[value(alias = "seed")]
+    C10,
     C100,
     C1000,
     Close,
@@ -14,75 +35,81 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
-        Scenario::Seed,
-        Scenario::C100,
-        Scenario::C1000,
-        Scenario::Close,
-        Scenario::Slow,
-        Scenario::Cpu,
-        Scenario::Workers,
-        Scenario::Logging,
-    ];
+    pub const ALL: [Scenario; 8] = [C10, C100, C1000, Close, Slow, Cpu, Workers, Logging];
 
     pub fn name(self) -> &'static str {
-        match self {
-            Scenario::Seed => "seed",
-            Scenario::C100 => "c100",
-            Scenario::C1000 => "c1000",
-            Scenario::Close => "close",
-            Scenario::Slow => "slow",
-            Scenario::Cpu => "cpu",
-            Scenario::Workers => "workers",
-            Scenario::Logging => "logging",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Scenario> {
-        Scenario::ALL.into_iter().find(|s| s.name() == name)
+        self.about().0
     }
 
     /// What wrk does in this scenario. `workers` is `slow` and `logging` is
-    /// `seed`, on differently started servers.
+    /// `c10`, on differently started servers.
     pub fn workload(self) -> Workload {
+        self.about().1
+    }
+
+    /// One line for the plan: what the scenario exposes.
+    pub fn exposes(self) -> &'static str {
+        self.about().2
+    }
+
+    fn about(self) -> (&'static str, Workload, &'static str) {
         let get = |connections, path| Workload {
-            threads: 2,
             connections,
             path,
             close: false,
         };
+        let (root, slow) = ("/", "/sleep?ms=10");
         match self {
-            Scenario::Seed | Scenario::Logging => get(10, "/"),
-            Scenario::C100 => get(100, "/"),
-            Scenario::C1000 => get(1000, "/"),
-            Scenario::Close => Workload {
-                close: true,
-                ..get(10, "/")
-            },
-            Scenario::Slow | Scenario::Workers => get(100, "/sleep?ms=10"),
-            Scenario::Cpu => get(10, "/cpu?n=200"),
-        }
-    }
-
-    /// One line for the docs: what the scenario exposes.
-    pub fn exposes(self) -> &'static str {
-        match self {
-            Scenario::Seed => "the Python original's exact command, for comparison",
-            Scenario::C100 => "many concurrent keep-alive clients",
-            Scenario::C1000 => "more clients than threads or processes; system limits",
-            Scenario::Close => "a new connection per request: the cost of accept/fork/spawn",
-            Scenario::Slow => "waiting on I/O (10 ms) while others wait",
-            Scenario::Cpu => "CPU-bound work: one core or two",
-            Scenario::Workers => "pool size against a slow workload",
-            Scenario::Logging => "one log line per request (--verbose)",
+            C10 => (
+                "c10",
+                get(10, root),
+                "the Python original's exact command, for comparison",
+            ),
+            C100 => ("c100", get(100, root), "many concurrent keep-alive clients"),
+            C1000 => (
+                "c1000",
+                get(1000, root),
+                "more clients than threads or processes; system limits",
+            ),
+            Close => {
+                let close = Workload {
+                    close: true,
+                    ..get(10, root)
+                };
+                (
+                    "close",
+                    close,
+                    "a new connection per request: the cost of accept/fork/spawn",
+                )
+            }
+            Slow => (
+                "slow",
+                get(100, slow),
+                "waiting on I/O (10 ms) while others wait",
+            ),
+            Cpu => (
+                "cpu",
+                get(10, "/cpu?n=200"),
+                "CPU-bound work: one core or two",
+            ),
+            Workers => (
+                "workers",
+                get(100, slow),
+                "pool size against a slow workload",
+            ),
+            Logging => (
+                "logging",
+                get(10, root),
+                "one log line per request (--verbose)",
+            ),
         }
     }
 }
 
-/// wrk's settings for one run.
+/// wrk's settings for one run, beyond its two threads (the Python
+/// original's `-t2`, and as many as this machine has cores).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Workload {
-    pub threads: u32,
     pub connections: u32,
     pub path: &'static str,
     /// Send `Connection: close` with every request.
@@ -98,16 +125,16 @@ impl Workload {
             ""
         };
         format!(
-            "wrk -t{} -c{} -d{}s{close} GET {}",
-            self.threads, self.connections, duration_s, self.path
+            "wrk -t2 -c{} -d{duration_s}s{close} GET {}",
+            self.connections, self.path
         )
     }
 }
 
-/// The pool sizes of the `workers` sweep (seed 003 swept 1, 4, 10, 50).
+/// The pool sizes of the `workers` sweep (the Python original swept 1, 4, 10, 50).
 pub const WORKER_COUNTS: [u32; 4] = [1, 4, 16, 64];
 
-/// The servers in the order of the docs; nginx, the reference, comes last.
+/// The servers in the order of the docs.
 pub const SERVERS: [&str; 9] = [
     "simple_server",
     "cgi_server",
@@ -120,6 +147,7 @@ pub const SERVERS: [&str; 9] = [
     "async_server",
 ];
 
+/// The production reference row.
 pub const NGINX: &str = "nginx";
 /// The second reference: multiplexingio_server's event loop with no HTTP at
 /// all (`multiplexingio_server/examples/bare_mio.rs`), a fixed answer to
@@ -127,7 +155,7 @@ pub const NGINX: &str = "nginx";
 pub const BARE_MIO: &str = "bare_mio";
 
 /// The server the `logging` pair runs on by default: a pool of threads
-/// sharing one stderr, as in seed 003.
+/// sharing one stderr, as in the Python original's logging lesson.
 pub const DEFAULT_LOGGING_SERVER: &str = "threadpool1_server";
 
 /// A server as the plan sees it.
@@ -139,44 +167,28 @@ pub struct ServerInfo {
     pub has_workers: bool,
 }
 
-impl ServerInfo {
-    /// The event loop with no HTTP: it can only answer keep-alive `GET /`.
-    pub fn is_bare(&self) -> bool {
-        self.name == BARE_MIO
+/// A run's name in tables and progress lines: "c1000", "workers w=16",
+/// "logging verbose". The variant is "" for plain scenarios.
+pub fn label(scenario: Scenario, variant: &str) -> String {
+    match variant {
+        "" => scenario.name().to_string(),
+        _ => format!("{} {variant}", scenario.name()),
     }
 }
 
-/// One measured run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunSpec {
-    pub scenario: Scenario,
-    /// "" for plain scenarios, "w=16" in the sweep, "quiet"/"verbose" for logging.
-    pub variant: String,
-}
-
-impl RunSpec {
-    /// "c1000", "workers w=16", "logging verbose".
-    pub fn label(&self) -> String {
-        if self.variant.is_empty() {
-            self.scenario.name().to_string()
-        } else {
-            format!("{} {}", self.scenario.name(), self.variant)
-        }
-    }
-}
-
-/// One start of a server, the runs made against it, then a stop.
+/// One start of a server, the runs made against it (scenario and variant),
+/// then a stop.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Instance {
     /// Index into the server list.
     pub server: usize,
     /// Arguments beyond `--host 127.0.0.1 --port 0`.
     pub args: Vec<String>,
-    pub runs: Vec<RunSpec>,
+    pub runs: Vec<(Scenario, String)>,
 }
 
 /// A scenario that does not apply to a server, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotApplicable {
     pub server: String,
     pub scenario: Scenario,
@@ -204,21 +216,17 @@ impl Plan {
 /// Why a scenario is skipped for a server, or `None` if it applies.
 pub fn not_applicable(server: &ServerInfo, scenario: Scenario) -> Option<String> {
     let reason = match scenario {
-        Scenario::Seed | Scenario::C100 | Scenario::C1000 => return None,
-        _ if server.is_bare() => {
+        C10 | C100 | C1000 => return None,
+        _ if server.name == BARE_MIO => {
             "bare_mio answers every request with the fixed hello and ignores Connection: close; \
              it is a yardstick for keep-alive GET / only"
         }
-        Scenario::Slow | Scenario::Cpu if server.is_nginx => {
+        Slow | Cpu if server.is_nginx => {
             "the reference config only returns the fixed hello; it has no /sleep or /cpu"
         }
-        Scenario::Workers if server.is_nginx => {
-            "nginx's worker_processes is not what the sweep is about"
-        }
-        Scenario::Workers if !server.has_workers => {
-            "no --workers option: the strategy has no fixed pool"
-        }
-        Scenario::Logging if server.is_nginx => "the reference config has access_log off",
+        Workers if server.is_nginx => "nginx's worker_processes is not what the sweep is about",
+        Workers if !server.has_workers => "no --workers option: the strategy has no fixed pool",
+        Logging if server.is_nginx => "the reference config has access_log off",
         // The logging pair is measured on one server only, which needs no
         // reason on every other server's page.
         _ => return None,
@@ -226,7 +234,9 @@ pub fn not_applicable(server: &ServerInfo, scenario: Scenario) -> Option<String>
     Some(reason.to_string())
 }
 
-/// Builds the rounds for the selected servers and scenarios.
+/// Builds the rounds for the selected servers and scenarios: each server's
+/// plain scenarios in one start, then a start per pool size and per half of
+/// the logging pair.
 pub fn build(
     servers: &[ServerInfo],
     scenarios: &[Scenario],
@@ -236,44 +246,39 @@ pub fn build(
     let mut plan = Plan::default();
     let mut round = Vec::new();
     for (index, server) in servers.iter().enumerate() {
+        let instance = |args: &[String], scenario, variant: String| {
+            let args = args.to_vec();
+            Instance {
+                server: index,
+                args,
+                runs: vec![(scenario, variant)],
+            }
+        };
         let mut plain = Vec::new();
         for &scenario in scenarios {
             if let Some(reason) = not_applicable(server, scenario) {
+                let server = server.name.clone();
                 plan.not_applicable.push(NotApplicable {
-                    server: server.name.clone(),
+                    server,
                     scenario,
                     reason,
                 });
                 continue;
             }
-            let spec = |variant: &str| RunSpec {
-                scenario,
-                variant: variant.to_string(),
-            };
             match scenario {
-                Scenario::Workers => {
-                    for count in WORKER_COUNTS {
-                        round.push(Instance {
-                            server: index,
-                            args: vec!["--workers".to_string(), count.to_string()],
-                            runs: vec![spec(&format!("w={count}"))],
-                        });
-                    }
+                Workers => round.extend(WORKER_COUNTS.map(|n| {
+                    instance(
+                        &["--workers".into(), n.to_string()],
+                        scenario,
+                        format!("w={n}"),
+                    )
+                })),
+                Logging if server.name == logging_server => {
+                    round.push(instance(&[], scenario, "quiet".into()));
+                    round.push(instance(&["--verbose".into()], scenario, "verbose".into()));
                 }
-                Scenario::Logging if server.name == logging_server => {
-                    round.push(Instance {
-                        server: index,
-                        args: Vec::new(),
-                        runs: vec![spec("quiet")],
-                    });
-                    round.push(Instance {
-                        server: index,
-                        args: vec!["--verbose".to_string()],
-                        runs: vec![spec("verbose")],
-                    });
-                }
-                Scenario::Logging => {}
-                _ => plain.push(spec("")),
+                Logging => {}
+                _ => plain.push((scenario, String::new())),
             }
         }
         if !plain.is_empty() {
@@ -314,76 +319,68 @@ mod tests {
     use super::*;
 
     fn servers() -> Vec<ServerInfo> {
-        let mut list: Vec<ServerInfo> = SERVERS
-            .iter()
-            .map(|name| ServerInfo {
-                name: name.to_string(),
-                is_nginx: false,
-                has_workers: matches!(
-                    *name,
-                    "prefork_server" | "threadpool1_server" | "threadpool2_server"
-                ),
-            })
-            .collect();
-        list.push(ServerInfo {
+        let pools = ["prefork_server", "threadpool1_server", "threadpool2_server"];
+        let ours = SERVERS.map(|s| ServerInfo {
+            name: s.into(),
+            is_nginx: false,
+            has_workers: pools.contains(&s),
+        });
+        let nginx = ServerInfo {
             name: NGINX.to_string(),
             is_nginx: true,
             has_workers: false,
-        });
-        list
+        };
+        ours.into_iter().chain([nginx]).collect()
     }
 
     #[test]
-    fn the_full_plan_has_every_run_once_per_round() {
+    fn the_plan_has_every_run_once_per_round_and_keeps_a_server_together() {
         let plan = build(&servers(), &Scenario::ALL, 3, DEFAULT_LOGGING_SERVER);
-        assert_eq!(plan.rounds.len(), 3);
-        // 9 servers × 6 plain scenarios, nginx × 4, 3 × 4 sweep runs, the logging pair.
-        assert_eq!(plan.runs(), 3 * (54 + 4 + 12 + 2));
+        // 9 servers × 6 plain scenarios, nginx × 4, 3 × 4 sweep runs, the logging pair;
         // 10 plain instances, 12 sweep instances, 2 logging instances.
-        assert_eq!(plan.starts(), 3 * 24);
-        let estimate = estimate_s(&plan, 5, 1);
-        assert!(estimate < 40.0 * 60.0, "{estimate}");
-    }
-
-    #[test]
-    fn skipped_scenarios_say_why() {
-        let plan = build(&servers(), &Scenario::ALL, 1, DEFAULT_LOGGING_SERVER);
-        let reasons: Vec<(&str, &str)> = plan
+        assert_eq!(
+            (plan.rounds.len(), plan.runs(), plan.starts()),
+            (3, 3 * 72, 3 * 24)
+        );
+        assert!(estimate_s(&plan, 5, 1) < 40.0 * 60.0);
+        let skipped: Vec<String> = plan
             .not_applicable
             .iter()
-            .map(|n| (n.server.as_str(), n.scenario.name()))
+            .map(|n| label(n.scenario, &n.server))
             .collect();
-        assert!(reasons.contains(&("simple_server", "workers")));
-        assert!(reasons.contains(&("nginx", "slow")));
-        assert!(!reasons.contains(&("simple_server", "logging")));
-        assert!(plan.not_applicable.iter().all(|n| !n.reason.is_empty()));
-    }
-
-    #[test]
-    fn instances_of_a_server_stay_together() {
-        let plan = build(
+        assert!(
+            skipped.contains(&"workers simple_server".into())
+                && skipped.contains(&"slow nginx".into())
+        );
+        assert!(!skipped.contains(&"logging simple_server".into()));
+        let round = &build(
             &servers()[3..4],
-            &[Scenario::Workers, Scenario::Seed, Scenario::Logging],
+            &[Workers, C10, Logging],
             1,
             "prefork_server",
-        );
-        let round = &plan.rounds[0];
-        assert_eq!(round[0].args, Vec::<String>::new());
-        assert_eq!(round[0].runs[0].label(), "seed");
-        assert_eq!(round[1].args, ["--workers", "1"]);
-        assert_eq!(round[4].runs[0].label(), "workers w=64");
-        assert_eq!(round[6].args, ["--verbose"]);
-        assert_eq!(round[6].runs[0].label(), "logging verbose");
+        )
+        .rounds[0];
+        let starts: Vec<String> = round
+            .iter()
+            .map(|i| format!("{} {:?}", label(i.runs[0].0, &i.runs[0].1), i.args))
+            .collect();
+        let expected = r#"c10 [], workers w=1 ["--workers", "1"], workers w=4 ["--workers", "4"], workers w=16 ["--workers", "16"], workers w=64 ["--workers", "64"], logging quiet [], logging verbose ["--verbose"]"#;
+        assert_eq!(starts.join(", "), expected);
     }
 
     #[test]
-    fn scenario_names_round_trip() {
+    fn scenario_names_are_the_same_everywhere() {
+        use clap::ValueEnum;
         for s in Scenario::ALL {
-            assert_eq!(Scenario::parse(s.name()), Some(s));
+            assert_eq!(Scenario::from_str(s.name(), false), Ok(s));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
         }
-        assert_eq!(Scenario::parse("nope"), None);
+        assert_eq!(serde_json::from_str::<Scenario>("\"seed\"").unwrap(), C10);
         assert_eq!(
-            Scenario::Close.workload().describe(10),
+            Close.workload().describe(10),
             "wrk -t2 -c10 -d10s -H 'Connection: close' GET /"
         );
     }

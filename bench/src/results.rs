@@ -1,216 +1,165 @@
-//! The results file: every run as measured, the summaries, and the context
-//! (machine, date, settings) needed to trust them later.
+//! The results file of `bench wrk`: every run as measured, the summaries, and
+//! the context (machine, date, settings) needed to trust them later. The
+//! docs' tables are made from this alone, so a file can be read back and its
+//! tables written again. Also the JSON writer both harnesses use.
 
-use crate::json::Json;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::cli::{Pinning, WrkArgs};
 use crate::machine::Machine;
 use crate::plan::NotApplicable;
 use crate::stats::{RunResult, Summary};
-use crate::wrk::{self, Errors};
 
-/// The settings a run was made with.
-pub struct Settings<'a> {
+/// `docs/results/bench-<date>.json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BenchFile {
+    pub schema: u32,
+    /// UTC, RFC 3339, e.g. "2026-11-23T18:01:23Z".
+    pub date: String,
+    pub machine: Machine,
+    pub settings: Settings,
+    pub summaries: Vec<Summary>,
+    pub not_applicable: Vec<NotApplicable>,
+    /// Failures that belong to no single run (a server that did not stop).
+    pub problems: Vec<String>,
+    pub runs: Vec<RunResult>,
+}
+
+impl BenchFile {
+    pub fn new(
+        machine: Machine,
+        args: &WrkArgs,
+        not_applicable: Vec<NotApplicable>,
+        problems: Vec<String>,
+        runs: Vec<RunResult>,
+    ) -> BenchFile {
+        let settings = Settings {
+            duration_s: args.load.duration_s(),
+            repeat: args.load.repeat(),
+            warmup_s: args.load.warmup,
+            wrk_timeout_s: crate::wrk::TIMEOUT_S,
+            pinning: args.pin,
+            quick: args.load.quick,
+            logging_server: args.logging_server.clone(),
+            memory: MEMORY.to_string(),
+            cpu: CPU.to_string(),
+        };
+        let summaries = crate::stats::summarize_all(&runs);
+        let date = crate::machine::now();
+        BenchFile {
+            schema: 1,
+            date,
+            machine,
+            settings,
+            summaries,
+            not_applicable,
+            problems,
+            runs,
+        }
+    }
+
+    /// The file's name, which the docs link to: its date without colons.
+    pub fn file_name(&self) -> String {
+        format!("bench-{}.json", self.date.replace(':', ""))
+    }
+}
+
+/// The settings a run was made with, and what its figures mean.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
     pub duration_s: u64,
     pub repeat: u32,
     pub warmup_s: u64,
-    pub pinning: &'a str,
+    pub wrk_timeout_s: u64,
+    pub pinning: Pinning,
     pub quick: bool,
-    pub logging_server: &'a str,
+    pub logging_server: String,
+    pub memory: String,
+    pub cpu: String,
 }
 
-fn errors(e: &Errors) -> Json {
-    Json::obj()
-        .field("connect", e.connect)
-        .field("read", e.read)
-        .field("write", e.write)
-        .field("timeout", e.timeout)
-        .field("status_4xx_5xx", e.status)
-        .field("total", e.total())
+pub const MEMORY: &str = "peak over samples of the sum of Pss (and of Rss) from \
+    /proc/PID/smaps_rollup over the server's process tree";
+pub const CPU: &str = "utime+stime+cutime+cstime summed over the tree, after minus before \
+    the run, per 1,000 completed requests";
+
+/// Creates a folder (and its parents) and returns it.
+pub fn create_dir(path: PathBuf) -> anyhow::Result<PathBuf> {
+    fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(path)
 }
 
-fn run(r: &RunResult) -> Json {
-    let mut j = Json::obj()
-        .field("server", r.server.as_str())
-        .field("scenario", r.scenario.name())
-        .field("variant", r.variant.as_str())
-        .field("round", r.round)
-        .field(
-            "server_args",
-            Json::Arr(
-                r.server_args
-                    .iter()
-                    .map(|a| Json::from(a.as_str()))
-                    .collect(),
-            ),
-        )
-        .field("command", r.command.as_str())
-        .field("ok", r.ok())
-        .field("failure", r.failure.clone());
-    if let Some(m) = &r.measured {
-        let rep = &m.report;
-        j = j
-            .field("requests", rep.requests)
-            .field("duration_us", rep.duration_us)
-            .field("bytes", rep.bytes)
-            .field("requests_per_s", rep.requests_per_s())
-            .field(
-                "latency_us",
-                Json::obj()
-                    .field("p50", rep.p50_us)
-                    .field("p90", rep.p90_us)
-                    .field("p99", rep.p99_us)
-                    .field("max", rep.max_us),
-            )
-            .field("errors", errors(&rep.errors))
-            .field("cpu_ms_per_1k_requests", m.cpu_ms_per_1k)
-            .field("peak_pss_kib", m.peak.pss_kib)
-            .field("peak_rss_kib", m.peak.rss_kib)
-            .field("peak_processes", m.peak_processes)
-            .field("waiting", m.waiting)
-            .field("steal_pct", m.steal_pct);
+/// Writes `value` as indented JSON and returns what the file now says.
+/// Floats are rounded to three decimals, more than any figure here
+/// deserves, and whole ones are written as integers, as the files always
+/// had them.
+pub fn write_json<T: Serialize + DeserializeOwned>(path: &Path, value: &T) -> anyhow::Result<T> {
+    let text = serde_json::to_string_pretty(&rounded_tree(value)?)? + "\n";
+    fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    rounded(value)
+}
+
+/// `value` as its file says it: floats to three decimals.
+pub fn rounded<T: Serialize + DeserializeOwned>(value: &T) -> anyhow::Result<T> {
+    Ok(serde_json::from_value(rounded_tree(value)?)?)
+}
+
+fn rounded_tree(value: &impl Serialize) -> anyhow::Result<Value> {
+    fn round(value: &mut Value) {
+        match value {
+            Value::Number(n) if n.is_f64() => {
+                let x = (n.as_f64().unwrap_or(0.0) * 1000.0).round() / 1000.0;
+                let whole = x.fract() == 0.0 && x.abs() < 1e15;
+                *value = if whole { (x as i64).into() } else { x.into() };
+            }
+            Value::Array(items) => items.iter_mut().for_each(round),
+            Value::Object(fields) => fields.values_mut().for_each(round),
+            _ => {}
+        }
     }
-    j
-}
-
-fn summary(s: &Summary) -> Json {
-    Json::obj()
-        .field("server", s.server.as_str())
-        .field("scenario", s.scenario.map(|sc| sc.name()))
-        .field("variant", s.variant.as_str())
-        .field("runs", s.runs)
-        .field("failed_runs", s.failed)
-        .field("runs_with_errors", s.runs_with_errors)
-        .field("requests_per_s_median", s.rps_median)
-        .field("requests_per_s_min", s.rps_min)
-        .field("requests_per_s_max", s.rps_max)
-        .field("spread_pct", s.spread_pct)
-        .field("p50_us_median", s.p50_us)
-        .field("p99_us_median", s.p99_us)
-        .field("max_us", s.max_us)
-        .field("errors_summed", errors(&s.errors))
-        .field("cpu_ms_per_1k_requests_median", s.cpu_ms_per_1k)
-        .field("peak_pss_kib", s.peak_pss_kib)
-        .field("peak_rss_kib", s.peak_rss_kib)
-        .field("peak_processes", s.peak_processes)
-        .field("waiting_max", s.waiting_max)
-        .field("steal_pct_median", s.steal_median_pct)
-        .field("steal_pct_max", s.steal_max_pct)
-}
-
-pub fn to_json(
-    machine: &Machine,
-    settings: &Settings,
-    runs: &[RunResult],
-    summaries: &[Summary],
-    not_applicable: &[NotApplicable],
-    problems: &[String],
-) -> Json {
-    Json::obj()
-        .field("schema", 1u64)
-        .field("date", machine.date.as_str())
-        .field(
-            "machine",
-            Json::obj()
-                .field("cpu_model", machine.cpu_model.as_str())
-                .field("cores", machine.cores)
-                .field("kernel", machine.kernel.as_str())
-                .field("rustc", machine.rustc.as_str())
-                .field("wrk", machine.wrk.as_str())
-                .field("nginx", machine.nginx.clone()),
-        )
-        .field(
-            "settings",
-            Json::obj()
-                .field("duration_s", settings.duration_s)
-                .field("repeat", settings.repeat)
-                .field("warmup_s", settings.warmup_s)
-                .field("wrk_timeout_s", wrk::TIMEOUT_S)
-                .field("pinning", settings.pinning)
-                .field("quick", settings.quick)
-                .field("logging_server", settings.logging_server)
-                .field(
-                    "memory",
-                    "peak over samples of the sum of Pss (and of Rss) from /proc/PID/smaps_rollup over the server's process tree",
-                )
-                .field(
-                    "cpu",
-                    "utime+stime+cutime+cstime summed over the tree, after minus before the run, per 1,000 completed requests",
-                ),
-        )
-        .field("summaries", Json::Arr(summaries.iter().map(summary).collect()))
-        .field(
-            "not_applicable",
-            Json::Arr(
-                not_applicable
-                    .iter()
-                    .map(|n| {
-                        Json::obj()
-                            .field("server", n.server.as_str())
-                            .field("scenario", n.scenario.name())
-                            .field("reason", n.reason.as_str())
-                    })
-                    .collect(),
-            ),
-        )
-        .field(
-            "problems",
-            Json::Arr(problems.iter().map(|p| Json::from(p.as_str())).collect()),
-        )
-        .field("runs", Json::Arr(runs.iter().map(run).collect()))
+    let mut tree = serde_json::to_value(value)?;
+    round(&mut tree);
+    Ok(tree)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Scenario;
-    use crate::stats::{Measured, summarize_all};
 
     #[test]
-    fn the_file_records_machine_settings_runs_and_failures() {
-        let runs = [
-            RunResult {
-                server: "simple_server".to_string(),
-                scenario: Scenario::Seed,
-                variant: String::new(),
-                round: 1,
-                server_args: vec![],
-                command: "wrk -t2 -c10 -d5s GET /".to_string(),
-                measured: Some(Measured::default()),
-                failure: None,
-            },
-            RunResult {
-                server: "simple_server".to_string(),
-                scenario: Scenario::Seed,
-                variant: String::new(),
-                round: 2,
-                server_args: vec![],
-                command: String::new(),
-                measured: None,
-                failure: Some("wrk printed no report".to_string()),
-            },
-        ];
-        let machine = Machine {
-            cpu_model: "AMD EPYC".to_string(),
-            ..Machine::default()
-        };
-        let settings = Settings {
-            duration_s: 5,
-            repeat: 2,
-            warmup_s: 1,
-            pinning: "none",
-            quick: false,
-            logging_server: "threadpool1_server",
-        };
-        let text = to_json(&machine, &settings, &runs, &summarize_all(&runs), &[], &[]).pretty();
-        for needle in [
-            "\"cpu_model\": \"AMD EPYC\"",
-            "\"duration_s\": 5",
-            "\"wrk_timeout_s\": 2",
-            "\"failure\": \"wrk printed no report\"",
-            "\"failed_runs\": 1",
-            "\"ok\": true",
-            "\"status_4xx_5xx\": 0",
-        ] {
-            assert!(text.contains(needle), "{needle} missing from\n{text}");
-        }
+    fn the_committed_file_loads_and_is_written_back_as_it_was() {
+        let committed = include_str!("../../docs/results/bench-2026-11-23T180123Z.json");
+        let file: BenchFile = serde_json::from_str(committed).unwrap();
+        assert_eq!(
+            (
+                file.file_name().as_str(),
+                file.machine.cores,
+                file.settings.pinning
+            ),
+            ("bench-2026-11-23T180123Z.json", 2, Pinning::None)
+        );
+        assert_eq!(
+            (
+                file.summaries.len(),
+                file.runs.len(),
+                file.summaries[0].requests_per_s_median
+            ),
+            (75, 225, Some(14909.469))
+        );
+        let m = file.runs[0].measured.unwrap();
+        assert!(file.runs[0].ok && m.report.requests == 74645 && m.report.latency_us.max == 7873);
+        let path = std::env::temp_dir().join(format!("bench-test-{}.json", std::process::id()));
+        assert_eq!(write_json(&path, &file).unwrap(), file);
+        let text = fs::read_to_string(&path).unwrap();
+        let _ = fs::remove_file(&path);
+        // The same text as the hand-written writer made, but for the new
+        // name of the scenario that the file calls "seed".
+        assert_eq!(text.replace("\"c10\"", "\"seed\""), committed);
     }
 }

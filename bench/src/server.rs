@@ -2,25 +2,26 @@
 //! it with SIGTERM while checking that nothing of it is left behind.
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use anyhow::{Context, bail, ensure};
 use testkit::procfs;
+use testkit::{eventually, send_signal};
 
 /// How long a server may take to print its address and answer `GET /`.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// The project's promise: SIGTERM → exit 0 within 2 s.
-pub const STOP_TIMEOUT: Duration = Duration::from_secs(2);
+const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A server the harness started and must stop.
 pub struct Running {
     pub name: String,
-    pub child: Child,
+    child: Child,
     pub pid: u32,
     pub port: u16,
     pub log: PathBuf,
@@ -30,56 +31,54 @@ pub struct Running {
 /// `simple_server: listening on http://127.0.0.1:41234 (iterative, ...)`.
 pub fn parse_listen_line(text: &str) -> Option<u16> {
     let after = &text[text.find("http://")? + "http://".len()..];
-    let addr: String = after
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '/' && *c != ')')
-        .collect();
-    addr.rsplit_once(':')?.1.parse().ok()
+    let end = after.find(|c: char| c.is_whitespace() || c == '/' || c == ')');
+    after[..end.unwrap_or(after.len())]
+        .rsplit_once(':')?
+        .1
+        .parse()
+        .ok()
 }
 
-/// Sets the CPUs a child may run on, between fork and exec.
-fn pin(command: &mut Command, cpus: Option<Vec<usize>>) {
-    let Some(cpus) = cpus else { return };
-    // SAFETY: the closure only calls async-signal-safe functions
-    // (sched_setaffinity) on a set built before the fork.
+fn cpu_set(cpus: &[usize]) -> libc::cpu_set_t {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set, and CPU_SET writes
+    // within it.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for cpu in cpus {
-            libc::CPU_SET(cpu, &mut set);
-        }
-        command.pre_exec(move || {
-            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        cpus.iter().for_each(|&cpu| libc::CPU_SET(cpu, &mut set));
+        set
     }
 }
 
 /// Pins the calling process (the harness itself, whose children inherit it).
 pub fn pin_self(cpus: &[usize]) {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; the call reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for &cpu in cpus {
-            libc::CPU_SET(cpu, &mut set);
-        }
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
+    let set = cpu_set(cpus);
+    // SAFETY: sched_setaffinity reads a live set of the size given.
+    unsafe { libc::sched_setaffinity(0, size_of_val(&set), &set) };
 }
 
 /// A command that writes both streams into `log`, in a new process group
 /// (so the harness can find every process of the server, and so a Ctrl-C in
-/// the terminal reaches the harness, which then stops the server itself).
-fn command(program: &Path, log: &Path, cpus: Option<Vec<usize>>) -> Result<Command, String> {
-    let out = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-    let err = out.try_clone().map_err(|e| e.to_string())?;
+/// the terminal reaches the harness, which then stops the server itself),
+/// pinned to `cpus` if given.
+fn command(program: &Path, log: &Path, cpus: Option<Vec<usize>>) -> anyhow::Result<Command> {
+    let out = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
     let mut cmd = Command::new(program);
     cmd.stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
+        .stdout(out.try_clone()?)
+        .stderr(out)
         .process_group(0);
-    pin(&mut cmd, cpus);
+    if let Some(set) = cpus.as_deref().map(cpu_set) {
+        // SAFETY: between fork and exec the closure only calls
+        // sched_setaffinity, which is async-signal-safe, on a set built before.
+        unsafe {
+            cmd.pre_exec(
+                move || match libc::sched_setaffinity(0, size_of_val(&set), &set) {
+                    0 => Ok(()),
+                    _ => Err(io::Error::last_os_error()),
+                },
+            )
+        };
+    }
     Ok(cmd)
 }
 
@@ -87,11 +86,9 @@ fn command(program: &Path, log: &Path, cpus: Option<Vec<usize>>) -> Result<Comma
 pub fn tail(log: &Path, lines: usize) -> String {
     let text = fs::read_to_string(log).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
-    let from = all.len().saturating_sub(lines);
-    if all.is_empty() {
-        "(the log is empty)".to_string()
-    } else {
-        all[from..].join("\n")
+    match all.len() {
+        0 => "(the log is empty)".to_string(),
+        n => all[n.saturating_sub(lines)..].join("\n"),
     }
 }
 
@@ -102,75 +99,52 @@ pub fn start_ours(
     args: &[String],
     log: &Path,
     cpus: Option<Vec<usize>>,
-) -> Result<Running, String> {
-    if !binary.exists() {
-        return Err(format!(
-            "{} does not exist; build it with `cargo build --release --workspace`",
-            binary.display()
-        ));
-    }
+) -> anyhow::Result<Running> {
+    let build = "build it with `cargo build --release --workspace`";
+    ensure!(
+        binary.exists(),
+        "{} does not exist; {build}",
+        binary.display()
+    );
     let mut cmd = command(binary, log, cpus)?;
     cmd.args(["--host", "127.0.0.1", "--port", "0"]).args(args);
-    let mut child = cmd
+    let child = cmd
         .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    let pid = child.id();
-    let deadline = Instant::now() + START_TIMEOUT;
-    let port = loop {
-        if let Some(port) = fs::read_to_string(log)
-            .ok()
-            .and_then(|t| parse_listen_line(&t))
-        {
-            break port;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!(
-                "{name} exited ({}) before printing its address",
-                describe(status)
-            ));
-        }
-        if Instant::now() > deadline {
-            kill_group(&mut child, pid);
-            return Err(format!(
-                "{name} printed no `http://HOST:PORT` line within {START_TIMEOUT:?}"
-            ));
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let running = Running {
+        .with_context(|| format!("cannot run {}", binary.display()))?;
+    let log = log.to_path_buf();
+    answering(Running {
         name: name.to_string(),
+        pid: child.id(),
         child,
-        pid,
-        port,
-        log: log.to_path_buf(),
-    };
-    wait_until_it_answers(running, deadline)
+        port: 0,
+        log,
+    })
 }
 
 /// Writes nginx's reference config into `dir` and starts it on a free port.
-pub fn start_nginx(nginx: &Path, dir: &Path, cpus: Option<Vec<usize>>) -> Result<Running, String> {
-    fs::create_dir_all(dir.join("tmp")).map_err(|e| e.to_string())?;
-    let port = free_port()?;
-    let conf = nginx_config(dir, port);
-    let conf_path = dir.join("nginx.conf");
-    fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
+pub fn start_nginx(nginx: &Path, dir: &Path, cpus: Option<Vec<usize>>) -> anyhow::Result<Running> {
+    fs::create_dir_all(dir.join("tmp"))?;
+    // A port nobody listens on right now (another program could take it in
+    // between; the start would then fail visibly).
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let conf = dir.join("nginx.conf");
+    fs::write(&conf, nginx_config(dir, port))?;
     let log = dir.join("nginx.log");
     let mut cmd = command(nginx, &log, cpus)?;
     cmd.arg("-p")
         .arg(dir)
         .arg("-c")
-        .arg(&conf_path)
+        .arg(&conf)
         .arg("-e")
         .arg(dir.join("error.log"));
-    let child = cmd.spawn().map_err(|e| format!("cannot run nginx: {e}"))?;
-    let running = Running {
+    let child = cmd.spawn().context("cannot run nginx")?;
+    answering(Running {
         name: "nginx".to_string(),
         pid: child.id(),
         child,
         port,
         log,
-    };
-    wait_until_it_answers(running, Instant::now() + START_TIMEOUT)
+    })
 }
 
 /// The production reference: the same 14-byte hello as `GET /`, no logging.
@@ -178,61 +152,46 @@ pub fn nginx_config(dir: &Path, port: u16) -> String {
     let d = dir.display();
     format!(
         "# Written by the bench harness: nginx as the production reference row.\n\
-         daemon off;\n\
-         master_process on;\n\
-         worker_processes auto;\n\
-         worker_rlimit_nofile 8192;\n\
-         pid {d}/nginx.pid;\n\
-         error_log {d}/error.log warn;\n\
-         events {{ worker_connections 4096; }}\n\
-         http {{\n\
-         \x20   access_log off;\n\
-         \x20   client_body_temp_path {d}/tmp;\n\
-         \x20   default_type text/plain;\n\
-         \x20   server {{\n\
-         \x20       listen 127.0.0.1:{port};\n\
-         \x20       location / {{ return 200 \"Hello, world!\\n\"; }}\n\
-         \x20   }}\n\
-         }}\n"
+         daemon off;\nmaster_process on;\nworker_processes auto;\nworker_rlimit_nofile 8192;\n\
+         pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 4096; }}\n\
+         http {{\n    access_log off;\n    client_body_temp_path {d}/tmp;\n    default_type text/plain;\n\
+         \x20   server {{\n        listen 127.0.0.1:{port};\n\
+         \x20       location / {{ return 200 \"Hello, world!\\n\"; }}\n    }}\n}}\n"
     )
 }
 
-/// A port nobody listens on right now (there is a small window in which
-/// another program could take it; the start would then fail visibly).
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
-}
-
-fn wait_until_it_answers(mut running: Running, deadline: Instant) -> Result<Running, String> {
-    loop {
-        if probe(running.port) {
-            return Ok(running);
+/// Waits until the server has printed its address (when its port is not
+/// known yet) and answers `GET /` with 200; kills it when it does not.
+fn answering(mut server: Running) -> anyhow::Result<Running> {
+    let answered = eventually(START_TIMEOUT, || {
+        if server.port == 0 {
+            let text = fs::read_to_string(&server.log).unwrap_or_default();
+            server.port = parse_listen_line(&text).unwrap_or(0);
         }
-        if let Ok(Some(status)) = running.child.try_wait() {
-            return Err(format!(
-                "{} exited ({}) while starting",
-                running.name,
-                describe(status)
-            ));
-        }
-        if Instant::now() > deadline {
-            kill_group(&mut running.child, running.pid);
-            return Err(format!(
-                "{} did not answer GET / with 200 within {START_TIMEOUT:?}",
-                running.name
-            ));
-        }
-        thread::sleep(Duration::from_millis(50));
+        (server.port != 0 && probe(server.port)) || !matches!(server.child.try_wait(), Ok(None))
+    });
+    let name = server.name.clone();
+    if let Ok(Some(status)) = server.child.try_wait() {
+        let when = if server.port == 0 {
+            "before printing its address"
+        } else {
+            "while starting"
+        };
+        bail!("{name} exited ({}) {when}", describe(status));
     }
+    if !answered {
+        kill_group(&mut server);
+        match server.port {
+            0 => bail!("{name} printed no `http://HOST:PORT` line within {START_TIMEOUT:?}"),
+            _ => bail!("{name} did not answer GET / with 200 within {START_TIMEOUT:?}"),
+        }
+    }
+    Ok(server)
 }
 
 /// One `GET /` on a fresh connection; true on a 200.
 pub fn probe(port: u16) -> bool {
-    let attempt = || -> std::io::Result<bool> {
+    let attempt = || -> io::Result<bool> {
         let mut stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_read_timeout(Some(Duration::from_secs(2)))?;
         stream.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
@@ -253,83 +212,66 @@ pub fn describe(status: ExitStatus) -> String {
 
 /// The pids still in the server's process group, zombies excepted.
 fn group_members(pgrp: u32) -> Vec<u32> {
-    procfs::read_all_stats()
-        .iter()
+    let all = procfs::read_all_stats();
+    all.iter()
         .filter(|s| s.pgrp == pgrp && s.state != 'Z')
         .map(|s| s.pid)
         .collect()
 }
 
 /// SIGKILL for the root and every process left in its group, by pid.
-fn kill_group(child: &mut Child, pid: u32) {
-    for member in group_members(pid) {
-        // SAFETY: kill(2) on a pid of a process this harness started.
-        unsafe { libc::kill(member as libc::pid_t, libc::SIGKILL) };
+fn kill_group(server: &mut Running) {
+    for member in group_members(server.pid) {
+        send_signal(member, libc::SIGKILL);
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    let _ = server.child.kill();
+    let _ = server.child.wait();
 }
 
 /// Sends SIGTERM and checks the promise: exit 0 within [`STOP_TIMEOUT`], and
 /// no process of the server still running afterwards. Whatever is left is
 /// killed, and the broken promise returned as an error.
-pub fn stop(mut running: Running) -> Result<Duration, String> {
-    let started = Instant::now();
-    // SAFETY: kill(2) on the pid of our own child.
-    unsafe { libc::kill(running.pid as libc::pid_t, libc::SIGTERM) };
-    let status = loop {
-        match running.child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() < STOP_TIMEOUT => {
-                thread::sleep(Duration::from_millis(10))
-            }
-            _ => break None,
-        }
-    };
-    let took = started.elapsed();
+pub fn stop(mut server: Running) -> anyhow::Result<()> {
+    send_signal(server.pid, libc::SIGTERM);
+    let mut status = None;
+    eventually(STOP_TIMEOUT, || {
+        status = server.child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    let name = server.name.clone();
     let Some(status) = status else {
-        kill_group(&mut running.child, running.pid);
-        return Err(format!(
-            "{} did not exit within {STOP_TIMEOUT:?} of SIGTERM (killed)",
-            running.name
-        ));
+        kill_group(&mut server);
+        bail!("{name} did not exit within {STOP_TIMEOUT:?} of SIGTERM (killed)");
     };
     // Children may need a moment to notice their parent is gone.
-    let mut left = group_members(running.pid);
-    let grace = Instant::now();
-    while !left.is_empty() && grace.elapsed() < Duration::from_millis(500) {
-        thread::sleep(Duration::from_millis(20));
-        left = group_members(running.pid);
-    }
+    let mut left = Vec::new();
+    eventually(Duration::from_millis(500), || {
+        left = group_members(server.pid);
+        left.is_empty()
+    });
     if !left.is_empty() {
-        kill_group(&mut running.child, running.pid);
-        return Err(format!(
-            "{} left {} process(es) running after SIGTERM (pids {:?}; killed)",
-            running.name,
-            left.len(),
-            left
-        ));
+        kill_group(&mut server);
+        bail!(
+            "{name} left {} process(es) running after SIGTERM (pids {left:?}; killed)",
+            left.len()
+        );
     }
-    if !status.success() {
-        return Err(format!(
-            "{} ended with {} after SIGTERM",
-            running.name,
-            describe(status)
-        ));
-    }
-    Ok(took)
+    ensure!(
+        status.success(),
+        "{name} ended with {} after SIGTERM",
+        describe(status)
+    );
+    Ok(())
 }
 
 /// The server died on its own: the reason, or `None` while it runs.
-pub fn died(running: &mut Running) -> Option<String> {
-    match running.child.try_wait() {
-        Ok(Some(status)) => Some(format!(
-            "{} exited during the run ({})",
-            running.name,
-            describe(status)
-        )),
-        _ => None,
-    }
+pub fn died(server: &mut Running) -> Option<String> {
+    let status = server.child.try_wait().ok()??;
+    Some(format!(
+        "{} exited during the run ({})",
+        server.name,
+        describe(status)
+    ))
 }
 
 #[cfg(test)]
@@ -337,8 +279,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_port_comes_from_the_start_up_line() {
-        let line = "simple_server: listening on http://127.0.0.1:41234 (iterative, one connection at a time)\n";
+    fn the_port_comes_from_the_start_up_line_and_nginx_serves_the_same_hello() {
+        let line =
+            "simple_server: listening on http://127.0.0.1:41234 (iterative, one at a time)\n";
         assert_eq!(parse_listen_line(line), Some(41234));
         assert_eq!(
             parse_listen_line("x: listening on http://[::1]:8080/\n"),
@@ -346,32 +289,32 @@ mod tests {
         );
         assert_eq!(parse_listen_line("starting up\n"), None);
         assert_eq!(parse_listen_line("http://127.0.0.1:"), None);
-    }
-
-    #[test]
-    fn nginx_config_serves_the_same_hello() {
         let conf = nginx_config(Path::new("/tmp/x"), 4321);
-        assert!(conf.contains("listen 127.0.0.1:4321;"));
-        assert!(conf.contains("return 200 \"Hello, world!\\n\";"));
-        assert!(conf.contains("access_log off;"));
-        assert!(conf.contains("pid /tmp/x/nginx.pid;"));
+        assert!(conf.contains("listen 127.0.0.1:4321;") && conf.contains("access_log off;"));
+        assert!(
+            conf.contains("return 200 \"Hello, world!\\n\";")
+                && conf.contains("pid /tmp/x/nginx.pid;")
+        );
     }
 
     #[test]
-    fn a_process_that_ignores_nothing_stops_cleanly() {
+    fn a_process_killed_by_sigterm_did_not_stop_cleanly() {
         // `sleep` dies on SIGTERM by the signal, which is not exit 0: the
         // harness must report that rather than call it a clean stop.
         let log = std::env::temp_dir().join(format!("bench-test-{}.log", std::process::id()));
-        let mut cmd = command(Path::new("sleep"), &log, None).unwrap();
-        let child = cmd.arg("30").spawn().unwrap();
-        let running = Running {
-            name: "sleep".to_string(),
+        let child = command(Path::new("sleep"), &log, None)
+            .unwrap()
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let server = Running {
+            name: "sleep".into(),
             pid: child.id(),
             child,
             port: 0,
             log: log.clone(),
         };
-        let err = stop(running).unwrap_err();
+        let err = stop(server).unwrap_err().to_string();
         assert!(err.contains("signal 15"), "{err}");
         let _ = fs::remove_file(log);
     }

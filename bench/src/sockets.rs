@@ -61,7 +61,11 @@ pub fn parse_stuck(text: &str, min_ms: u64) -> u64 {
 mod tests {
     use super::*;
 
-    const ESTABLISHED: &str = "\
+    #[test]
+    fn only_old_unread_requests_are_stuck() {
+        // 40001: unread for 900 ms (stuck); 40002: unread but just arrived
+        // (busy, not stuck); 40003: idle with nothing unread.
+        let established = "\
 75     0      127.0.0.1:8080 127.0.0.1:40001
 \t cubic wscale:7,7 rto:204 bytes_received:75 lastsnd:900 lastrcv:900 lastack:900
 75     0      127.0.0.1:8080 127.0.0.1:40002
@@ -69,13 +73,7 @@ mod tests {
 0      0      127.0.0.1:8080 127.0.0.1:40003
 \t cubic wscale:7,7 rto:204 bytes_received:75 lastsnd:5000 lastrcv:5000 lastack:5000
 ";
-
-    #[test]
-    fn only_old_unread_requests_are_stuck() {
-        // 40001: unread for 900 ms (stuck); 40002: unread but just arrived
-        // (busy, not stuck); 40003: idle with nothing unread.
-        assert_eq!(parse_stuck(ESTABLISHED, 250), 1);
-        assert_eq!(parse_stuck(ESTABLISHED, 1000), 0);
+        assert_eq!([250, 1000].map(|ms| parse_stuck(established, ms)), [1, 0]);
         assert_eq!(parse_stuck("", 250), 0);
     }
 }

@@ -3,42 +3,63 @@
 //! `wrk` measures busy connections; real servers mostly hold idle ones. This
 //! client opens `--connections N` persistent connections to a server at a
 //! steady `--rate`, sends one `GET /` on each and checks the answer, then keeps
-//! them all open and silent for `--hold` seconds. While it holds them it
-//! probes the latency of a fresh `GET /` every second (unless `--no-probe`).
-//! It measures nothing of the server itself: `bench capacity` (run by
-//! scripts/connections.sh) samples the server's memory while this holds.
+//! them all open and silent for `--hold` seconds, timing a fresh `GET /` every
+//! second meanwhile (the probe). `bench capacity` (scripts/connections.sh)
+//! samples the server's memory while it holds.
 //!
 //! One thread and one mio event loop drive every connection: the client is
 //! itself the multiplexing model. Source addresses are spread over
 //! 127.0.0.2, 127.0.0.3, … (`--sources`), so that one address's ephemeral
-//! port range is never the limit. It raises its own open-file limit to the
-//! hard limit, and aborts its connections with RST when it ends, so that
-//! nothing lingers in TIME_WAIT for the next run.
-//!
-//! It prints progress in the manner of the seed `002` log, the line
-//! `Made N connections in X s (F failed)` when the ramp ends (scripts wait
-//! for it), and ends with one JSON line (`connhold-result {...}`).
+//! port range is never the limit. It raises its own open-file limit, and
+//! aborts its connections with RST when it ends, so that nothing lingers in
+//! TIME_WAIT for the next run. Its progress lines and its last line,
+//! `connhold-result {JSON}`, are defined in the library (`src/lib.rs`).
 
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream as StdStream};
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::process;
 use std::time::{Duration, Instant};
 
+use clap::{Parser, value_parser};
+use connhold::{Counts, ProbeMs, Report, kind, number_in};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: connhold\r\n\r\n";
 
+/// Opens many idle keep-alive connections to a server, holds them, and
+/// prints what it saw (the last line is `connhold-result {JSON}`).
+#[derive(Parser)]
+#[command(name = "connhold")]
 struct Options {
+    /// The server, as an IPv4 address and port
+    #[arg(
+        long = "addr",
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:8080"
+    )]
     target: SocketAddrV4,
+    /// Connections to open and hold
+    #[arg(long, value_name = "N", default_value_t = 1000)]
     connections: usize,
+    /// New connections per second
+    #[arg(long, value_name = "PER_SEC", default_value_t = 2000.0,
+          value_parser = number_in(0.001, 1e6))]
     rate: f64,
+    /// Source addresses to spread the connections over, from 127.0.0.2 up
+    #[arg(long, value_name = "K", default_value_t = 16,
+          value_parser = value_parser!(u8).range(1..=250))]
     sources: u8,
-    hold: Duration,
-    timeout: Duration,
-    probe: bool,
+    /// Seconds to hold the connections once the ramp is over
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = number_in(0.0, 86_400.0))]
+    hold: f64,
+    /// Seconds a connection may take to be answered before it counts as failed
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = number_in(0.0, 86_400.0))]
+    timeout: f64,
+    /// Do not time a fresh GET / every second while holding
+    #[arg(long)]
+    no_probe: bool,
 }
 
 /// Where one connection is in its life.
@@ -62,49 +83,39 @@ struct Conn {
     opened: Instant,
 }
 
-/// What went wrong, counted by kind for the summary.
-#[derive(Default)]
-struct Failures(BTreeMap<String, usize>);
+/// Counts one failure of a kind.
+fn count(failures: &mut Counts, kind: impl Into<String>) {
+    *failures.entry(kind.into()).or_default() += 1;
+}
 
-impl Failures {
-    fn add(&mut self, kind: impl Into<String>) {
-        *self.0.entry(kind.into()).or_default() += 1;
-    }
-    fn total(&self) -> usize {
-        self.0.values().sum()
+/// Ends a connection that failed, counting why, with a reset.
+fn fail(conn: &mut Conn, failures: &mut Counts, why: impl Into<String>) {
+    count(failures, why);
+    conn.state = State::Gone;
+    if let Some(stream) = conn.stream.take() {
+        abort(stream);
     }
 }
 
 fn main() {
-    let usage = "usage: connhold --addr HOST:PORT --connections N [--rate PER_SEC] [--sources K] \
-                 [--hold SECS] [--timeout SECS] [--no-probe]";
-    let options = parse_args(std::env::args().skip(1)).unwrap_or_else(|message| {
-        if message == "help" {
-            println!("{usage}");
-            process::exit(0);
-        }
-        eprintln!("connhold: {message}\n{usage}");
-        process::exit(2);
-    });
-    let limit = common::limits::raise_fd_limit().soft;
+    let options: Options = connhold::parse_args("connhold");
+    let limit = common::limits::raise_fd_limit();
     println!(
-        "connhold: {} connections to {} at {}/s from {} source addresses (open-file limit {limit})",
-        options.connections, options.target, options.rate, options.sources
+        "connhold: {} connections to {} at {}/s from {} source addresses (open-file limit {})",
+        options.connections, options.target, options.rate, options.sources, limit.soft
     );
-    match run(&options) {
-        Ok(all_held) => process::exit(if all_held { 0 } else { 1 }),
-        Err(err) => {
-            eprintln!("connhold: {err}");
-            process::exit(1);
-        }
-    }
+    let all_held = run(&options).unwrap_or_else(|err| {
+        eprintln!("connhold: {err}");
+        false
+    });
+    process::exit(if all_held { 0 } else { 1 });
 }
 
 fn run(options: &Options) -> io::Result<bool> {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
     let mut conns: Vec<Conn> = Vec::with_capacity(options.connections);
-    let mut failures = Failures::default();
+    let mut failures = Counts::new();
     // Counted as connections change state, so that no loop below has to
     // walk all N connections to know where the ramp stands.
     let mut held = 0usize;
@@ -112,6 +123,7 @@ fn run(options: &Options) -> io::Result<bool> {
     let mut next_report = 1usize;
     let start = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / options.rate);
+    let timeout = Duration::from_secs_f64(options.timeout);
     let mut last_expiry = Instant::now();
     let mut scratch = vec![0u8; 4096];
 
@@ -123,35 +135,25 @@ fn run(options: &Options) -> io::Result<bool> {
             ((start.elapsed().as_secs_f64() * options.rate) as usize + 1).min(options.connections);
         while conns.len() < due {
             let token = Token(conns.len());
-            let source = Ipv4Addr::new(
-                127,
-                0,
-                0,
-                2 + (conns.len() % usize::from(options.sources)) as u8,
-            );
-            match connect_from(source, options.target) {
-                Ok(mut stream) => {
-                    poll.registry().register(
-                        &mut stream,
-                        token,
-                        Interest::READABLE | Interest::WRITABLE,
-                    )?;
-                    conns.push(Conn {
-                        stream: Some(stream),
-                        state: State::Connecting,
-                        opened: Instant::now(),
-                    });
-                }
-                Err(err) => {
-                    failures.add(format!("local: {}", errno_name(&err)));
-                    gone += 1;
-                    conns.push(Conn {
-                        stream: None,
-                        state: State::Gone,
-                        opened: Instant::now(),
-                    });
-                }
-            }
+            let last_octet = 2 + (conns.len() % usize::from(options.sources)) as u8;
+            let (stream, state) =
+                match connect_from(Ipv4Addr::new(127, 0, 0, last_octet), options.target) {
+                    Ok(mut stream) => {
+                        let both = Interest::READABLE | Interest::WRITABLE;
+                        poll.registry().register(&mut stream, token, both)?;
+                        (Some(stream), State::Connecting)
+                    }
+                    Err(err) => {
+                        count(&mut failures, format!("local: {}", errno_name(&err)));
+                        gone += 1;
+                        (None, State::Gone)
+                    }
+                };
+            conns.push(Conn {
+                stream,
+                state,
+                opened: Instant::now(),
+            });
         }
         if conns.len() == options.connections && held + gone == conns.len() {
             break;
@@ -174,8 +176,8 @@ fn run(options: &Options) -> io::Result<bool> {
             if !was_held && is_held {
                 held += 1;
                 if held >= next_report {
-                    let rate = held as f64 / start.elapsed().as_secs_f64();
-                    println!("Made {held} connections: {rate:.2} connections/second...");
+                    let per_s = held as f64 / start.elapsed().as_secs_f64();
+                    println!("{}", connhold::progress_line(held, per_s));
                     next_report = if held == 1 { 1001 } else { next_report + 1000 };
                 }
             } else if was_held && !is_held {
@@ -185,31 +187,29 @@ fn run(options: &Options) -> io::Result<bool> {
         // Ten times a second is often enough to notice a connection that
         // waited longer than `--timeout`.
         if last_expiry.elapsed() >= Duration::from_millis(100) {
-            gone += expire(&mut conns, options.timeout, &mut failures);
+            gone += expire(&mut conns, timeout, &mut failures);
             last_expiry = Instant::now();
         }
     }
     let ramp = start.elapsed();
-    println!(
-        "Made {held} connections in {:.1} s ({} failed)",
-        ramp.as_secs_f64(),
-        failures.total()
-    );
+    let failed: u64 = failures.values().sum();
+    println!("{}", connhold::ramp_line(held, ramp.as_secs_f64(), failed));
     print_sockstat();
 
     // Hold: keep every connection open and silent, probe once a second.
     let mut probes: Vec<f64> = Vec::new();
-    let mut probe_failures = Failures::default();
+    let mut probe_failures = Counts::new();
+    let hold = Duration::from_secs_f64(options.hold);
     let hold_start = Instant::now();
-    while hold_start.elapsed() < options.hold {
-        if options.probe {
+    while hold_start.elapsed() < hold {
+        if !options.no_probe {
             match probe(options.target) {
                 Ok(latency) => probes.push(latency.as_secs_f64() * 1000.0),
-                Err(err) => probe_failures.add(err),
+                Err(err) => count(&mut probe_failures, err),
             }
         }
         let until = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < until && hold_start.elapsed() < options.hold {
+        while Instant::now() < until && hold_start.elapsed() < hold {
             poll_events(
                 &mut poll,
                 &mut events,
@@ -226,42 +226,37 @@ fn run(options: &Options) -> io::Result<bool> {
             }
         }
     }
-    let held_at_end = held;
-    if options.probe && !probes.is_empty() {
-        println!(
-            "Held {held_at_end} connections for {:.0} s; probe p50 {:.2} ms, p99 {:.2} ms ({} probes failed)",
-            options.hold.as_secs_f64(),
-            percentile(&probes, 50.0),
-            percentile(&probes, 99.0),
-            probe_failures.total()
-        );
-    } else if options.probe {
-        println!(
-            "Held {held_at_end} connections for {:.0} s; no probe was answered ({} failed)",
-            options.hold.as_secs_f64(),
-            probe_failures.total()
-        );
-    } else {
-        println!(
-            "Held {held_at_end} connections for {:.0} s",
-            options.hold.as_secs_f64()
-        );
-    }
-
-    print_summary(
-        options,
-        held_at_end,
-        ramp,
-        &failures,
-        &probes,
-        &probe_failures,
-    );
-    for conn in &mut conns {
-        if let Some(stream) = conn.stream.take() {
-            abort(stream);
+    let probe_ms = ProbeMs {
+        p50: percentile(&probes, 50.0),
+        p99: percentile(&probes, 99.0),
+        max: percentile(&probes, 100.0),
+    };
+    let probes_failed: u64 = probe_failures.values().sum();
+    let probed = match (probe_ms.p50, probe_ms.p99) {
+        _ if options.no_probe => String::new(),
+        (Some(p50), Some(p99)) => {
+            format!("; probe p50 {p50:.2} ms, p99 {p99:.2} ms ({probes_failed} probes failed)")
         }
-    }
-    Ok(held_at_end == options.connections && probe_failures.total() == 0)
+        _ => format!("; no probe was answered ({probes_failed} failed)"),
+    };
+    println!("Held {held} connections for {:.0} s{probed}", options.hold);
+
+    let (target, ramp_s, probes) = (options.connections, ramp.as_secs_f64(), probes.len());
+    let report = Report {
+        target,
+        held,
+        ramp_s,
+        failures,
+        probes,
+        probe_ms,
+        probe_failures,
+    };
+    println!("{}", report.line());
+    conns
+        .into_iter()
+        .filter_map(|conn| conn.stream)
+        .for_each(abort);
+    Ok(held == options.connections && probes_failed == 0)
 }
 
 /// The `TCP:` line of /proc/net/sockstat: sockets in use, orphans,
@@ -283,7 +278,7 @@ fn poll_events(poll: &mut Poll, events: &mut Events, timeout: Duration) -> io::R
 }
 
 /// Moves one connection along after a readiness event, as far as it can go.
-fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Failures) {
+fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Counts) {
     let Some(stream) = conn.stream.as_mut() else {
         return;
     };
@@ -308,14 +303,14 @@ fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Failures) {
                 Err(err) => Err(format!("send: {}", errno_name(&err))),
             },
             State::Receiving { got } => match stream.read(scratch) {
-                Ok(0) => Err("closed before answering".to_string()),
+                Ok(0) => Err(kind::CLOSED_BEFORE_ANSWER.to_string()),
                 Ok(n) => {
                     got.extend_from_slice(&scratch[..n]);
                     match check_response(got) {
                         Some(Ok(true)) => Ok(State::Held),
                         // This tool exists to hold connections; a server
                         // that closes each one after answering cannot.
-                        Some(Ok(false)) => Err("answered with Connection: close".to_string()),
+                        Some(Ok(false)) => Err(kind::CLOSES.to_string()),
                         Some(Err(why)) => Err(why),
                         None => continue,
                     }
@@ -324,7 +319,7 @@ fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Failures) {
                 Err(err) => Err(format!("receive: {}", errno_name(&err))),
             },
             State::Held => match stream.read(scratch) {
-                Ok(0) => Err("closed by the server while held".to_string()),
+                Ok(0) => Err(kind::CLOSED_WHILE_HELD.to_string()),
                 Ok(_) => Err("unexpected bytes while held".to_string()),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) => Err(format!("held: {}", errno_name(&err))),
@@ -332,21 +327,9 @@ fn advance(conn: &mut Conn, scratch: &mut [u8], failures: &mut Failures) {
             State::Gone => return,
         };
         match next {
-            Ok(state) => {
-                let done = matches!(state, State::Held);
-                conn.state = state;
-                if done {
-                    return;
-                }
-            }
-            Err(why) => {
-                failures.add(why);
-                conn.state = State::Gone;
-                if let Some(stream) = conn.stream.take() {
-                    abort(stream);
-                }
-                return;
-            }
+            Ok(State::Held) => return conn.state = State::Held,
+            Ok(state) => conn.state = state,
+            Err(why) => return fail(conn, failures, why),
         }
     }
 }
@@ -389,28 +372,25 @@ fn check_response(got: &[u8]) -> Option<Result<bool, String>> {
 
 /// Fails connections that have not finished their exchange in time, and
 /// says how many it failed.
-fn expire(conns: &mut [Conn], timeout: Duration, failures: &mut Failures) -> usize {
-    let now = Instant::now();
+fn expire(conns: &mut [Conn], timeout: Duration, failures: &mut Counts) -> usize {
     let mut expired = 0;
-    for conn in conns.iter_mut() {
-        let waiting = matches!(
-            conn.state,
-            State::Connecting | State::Sending { .. } | State::Receiving { .. }
-        );
-        if waiting && now.duration_since(conn.opened) > timeout {
-            let what = match conn.state {
-                State::Connecting => "timeout: connect",
-                _ => "timeout: no answer",
-            };
-            failures.add(what);
-            expired += 1;
-            conn.state = State::Gone;
-            if let Some(stream) = conn.stream.take() {
-                abort(stream);
-            }
-        }
+    for conn in conns.iter_mut().filter(|c| c.opened.elapsed() > timeout) {
+        let what = match conn.state {
+            State::Connecting => kind::CONNECT_TIMEOUT,
+            State::Sending { .. } | State::Receiving { .. } => kind::NO_ANSWER,
+            State::Held | State::Gone => continue,
+        };
+        fail(conn, failures, what);
+        expired += 1;
     }
     expired
+}
+
+/// setsockopt(2) with a value of type `T`; a failure only loses the option.
+fn set_option<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: T) {
+    let len = size_of::<T>() as libc::socklen_t;
+    // SAFETY: the pointer is to a live local of the length given.
+    unsafe { libc::setsockopt(fd, level, name, (&raw const value).cast(), len) };
 }
 
 /// A non-blocking connect from `source` (port chosen by the kernel).
@@ -423,61 +403,50 @@ fn connect_from(source: Ipv4Addr, target: SocketAddrV4) -> io::Result<TcpStream>
         },
         sin_zero: [0; 8],
     };
-    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: plain socket calls on a descriptor this function owns; the
-    // sockaddr pointers are to live locals of the length given.
+    let (local, remote) = (sockaddr(SocketAddrV4::new(source, 0)), sockaddr(target));
+    let len = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: plain socket calls on a descriptor this function owns (the
+    // stream closes it on every return); the sockaddrs are live locals.
     unsafe {
-        let fd = libc::socket(
-            libc::AF_INET,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        );
+        let fd = libc::socket(libc::AF_INET, flags, 0);
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
         let stream = TcpStream::from_raw_fd(fd);
         // Pick the port at connect time, from the whole 4-tuple: each source
         // address then has its own ~28,000 ports instead of sharing one range.
-        let one: libc::c_int = 1;
-        libc::setsockopt(
+        set_option(
             fd,
             libc::IPPROTO_IP,
             libc::IP_BIND_ADDRESS_NO_PORT,
-            (&raw const one).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            1 as libc::c_int,
         );
-        let local = sockaddr(SocketAddrV4::new(source, 0));
         if libc::bind(fd, (&raw const local).cast(), len) != 0 {
             return Err(io::Error::last_os_error());
         }
-        let remote = sockaddr(target);
-        if libc::connect(fd, (&raw const remote).cast(), len) != 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EINPROGRESS) {
-                return Err(err);
-            }
+        let connecting = libc::connect(fd, (&raw const remote).cast(), len) == 0
+            || io::Error::last_os_error().raw_os_error() == Some(libc::EINPROGRESS);
+        if connecting {
+            Ok(stream)
+        } else {
+            Err(io::Error::last_os_error())
         }
-        Ok(stream)
     }
 }
 
 /// Closes with RST (SO_LINGER 0): no TIME_WAIT left behind for the next run.
 fn abort(stream: TcpStream) {
-    use std::os::fd::AsRawFd;
     let linger = libc::linger {
         l_onoff: 1,
         l_linger: 0,
     };
-    // SAFETY: setsockopt on a live descriptor with a pointer to a live linger.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&raw const linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
+    set_option(
+        stream.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_LINGER,
+        linger,
+    );
 }
 
 /// One fresh `GET /` with a blocking socket; its latency, connect included.
@@ -509,128 +478,33 @@ fn probe(target: SocketAddrV4) -> Result<Duration, String> {
 
 /// A short, stable name for an error: the errno symbol where there is one.
 fn errno_name(err: &io::Error) -> String {
-    let name = match err.raw_os_error() {
-        Some(libc::ECONNREFUSED) => "ECONNREFUSED",
-        Some(libc::ECONNRESET) => "ECONNRESET",
-        Some(libc::ETIMEDOUT) => "ETIMEDOUT",
-        Some(libc::EMFILE) => "EMFILE",
-        Some(libc::ENFILE) => "ENFILE",
-        Some(libc::EADDRNOTAVAIL) => "EADDRNOTAVAIL",
-        Some(libc::EPIPE) => "EPIPE",
-        Some(libc::ENOBUFS) => "ENOBUFS",
-        _ if err.kind() == io::ErrorKind::WouldBlock => "timeout",
-        _ => return err.to_string(),
-    };
-    name.to_string()
+    use libc::*;
+    let names = [
+        (ECONNREFUSED, "ECONNREFUSED"),
+        (ECONNRESET, "ECONNRESET"),
+        (ETIMEDOUT, "ETIMEDOUT"),
+        (EMFILE, "EMFILE"),
+        (ENFILE, "ENFILE"),
+        (EADDRNOTAVAIL, "EADDRNOTAVAIL"),
+        (EPIPE, "EPIPE"),
+        (ENOBUFS, "ENOBUFS"),
+    ];
+    match names
+        .iter()
+        .find(|(code, _)| err.raw_os_error() == Some(*code))
+    {
+        Some((_, name)) => name.to_string(),
+        None if err.kind() == io::ErrorKind::WouldBlock => "timeout".to_string(),
+        None => err.to_string(),
+    }
 }
 
-fn percentile(values: &[f64], p: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
+/// The value at percentile `p` (nearest rank); `None` for no values.
+fn percentile(values: &[f64], p: f64) -> Option<f64> {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank]
-}
-
-fn print_summary(
-    options: &Options,
-    held: usize,
-    ramp: Duration,
-    failures: &Failures,
-    probes: &[f64],
-    probe_failures: &Failures,
-) {
-    let counts = |f: &Failures| {
-        let items: Vec<String> =
-            f.0.iter()
-                .map(|(k, v)| format!("{}:{v}", json_string(k)))
-                .collect();
-        format!("{{{}}}", items.join(","))
-    };
-    let number = |x: f64| {
-        if x.is_finite() {
-            format!("{x:.3}")
-        } else {
-            "null".to_string()
-        }
-    };
-    println!(
-        "connhold-result {{\"target\":{},\"held\":{held},\"ramp_s\":{:.3},\"failures\":{},\
-         \"probes\":{},\"probe_ms\":{{\"p50\":{},\"p99\":{},\"max\":{}}},\"probe_failures\":{}}}",
-        options.connections,
-        ramp.as_secs_f64(),
-        counts(failures),
-        probes.len(),
-        number(percentile(probes, 50.0)),
-        number(percentile(probes, 99.0)),
-        number(probes.iter().copied().fold(f64::NAN, f64::max)),
-        counts(probe_failures),
-    );
-}
-
-fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Seconds as a duration; refuses what `Duration` cannot hold (negative,
-/// NaN, infinite) instead of panicking on it.
-fn seconds(flag: &str, text: &str) -> Result<Duration, String> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("{flag} needs seconds from 0 to 86400, not {text:?}"))
-}
-
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
-    let mut options = Options {
-        target: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080),
-        connections: 1000,
-        rate: 2000.0,
-        sources: 16,
-        hold: Duration::from_secs(5),
-        timeout: Duration::from_secs(5),
-        probe: true,
-    };
-    let mut args = args.into_iter();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        let bad = |flag: &str| format!("bad value for {flag}");
-        match flag.as_str() {
-            "--addr" => {
-                options.target = value()?
-                    .parse()
-                    .map_err(|_| bad("--addr (IPv4 HOST:PORT)"))?
-            }
-            "--connections" => options.connections = value()?.parse().map_err(|_| bad(&flag))?,
-            "--rate" => options.rate = value()?.parse().map_err(|_| bad(&flag))?,
-            "--sources" => options.sources = value()?.parse().map_err(|_| bad(&flag))?,
-            "--hold" => options.hold = seconds(&flag, &value()?)?,
-            "--timeout" => options.timeout = seconds(&flag, &value()?)?,
-            "--no-probe" => options.probe = false,
-            "-h" | "--help" => return Err("help".to_string()),
-            _ => return Err(format!("unknown argument {flag:?}")),
-        }
-    }
-    if !(options.rate.is_finite() && options.rate > 0.0)
-        || options.sources == 0
-        || options.sources > 250
-    {
-        return Err("--rate must be positive and --sources between 1 and 250".to_string());
-    }
-    Ok(options)
+    let rank = ((p / 100.0) * sorted.len().checked_sub(1)? as f64).round() as usize;
+    sorted.get(rank).copied()
 }
 
 #[cfg(test)]
@@ -652,43 +526,27 @@ mod tests {
     }
 
     #[test]
-    fn arguments_are_parsed_and_checked() {
-        let parse = |args: &[&str]| parse_args(args.iter().map(|s| s.to_string()));
-        let o = parse(&[
-            "--addr",
-            "127.0.0.1:9000",
-            "--connections",
-            "19000",
-            "--hold",
-            "2.5",
-            "--no-probe",
-        ])
-        .unwrap();
-        assert_eq!(o.target.port(), 9000);
-        assert_eq!(o.connections, 19_000);
-        assert_eq!(o.hold, Duration::from_millis(2500));
-        assert!(!o.probe);
-        for bad in [
-            &["--hold", "-1"][..],
-            &["--timeout", "NaN"],
-            &["--rate", "0"],
-            &["--rate", "inf"],
-            &["--sources", "0"],
-            &["--addr", "localhost:80"],
-            &["--connections"],
-            &["--bogus"],
-        ] {
-            assert!(parse(bad).is_err(), "{bad:?}");
+    fn arguments_percentiles_and_errno_names() {
+        let parse =
+            |args: &str| Options::try_parse_from(["connhold"].into_iter().chain(args.split(' ')));
+        let o = parse("--addr 127.0.0.1:9000 --connections 19000 --hold 2.5 --no-probe").unwrap();
+        assert_eq!(
+            (o.target.port(), o.connections, o.hold, o.no_probe),
+            (9000, 19_000, 2.5, true)
+        );
+        let bad = "--hold -1|--timeout NaN|--rate 0|--rate inf|--sources 0|--addr localhost:80|--connections|--x";
+        for args in bad.split('|') {
+            assert!(parse(args).is_err(), "{args}");
         }
-    }
-
-    #[test]
-    fn percentiles_and_errno_names() {
         let values = [5.0, 1.0, 3.0, 2.0, 4.0];
-        assert_eq!(percentile(&values, 50.0), 3.0);
-        assert_eq!(percentile(&values, 99.0), 5.0);
-        assert!(percentile(&[], 50.0).is_nan());
-        let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
-        assert_eq!(errno_name(&refused), "ECONNREFUSED");
+        assert_eq!(
+            [50.0, 99.0].map(|p| percentile(&values, p)),
+            [Some(3.0), Some(5.0)]
+        );
+        assert_eq!(percentile(&[], 50.0), None);
+        assert_eq!(
+            errno_name(&io::Error::from_raw_os_error(libc::ECONNREFUSED)),
+            "ECONNREFUSED"
+        );
     }
 }
