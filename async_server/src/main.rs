@@ -28,24 +28,20 @@ use std::process;
 use std::time::Instant;
 
 use common::cli::Spec;
-use common::{Action, Config, HttpConfig, Session, limits, listen, log};
+use common::{Action, HttpConfig, Session, limits, listen, log};
 
 use crate::net::{TcpListener, TcpStream};
 use crate::time::Timer;
 
 fn main() {
-    let config = Config::from_args(Spec::new(
+    // Every connection is a descriptor; the default soft limit (often 1024)
+    // would cap this server long before its CPU does.
+    limits::raise_fd_limit();
+    let (config, listener) = common::start(Spec::new(
         "async_server",
         "async/await on an executor and reactor written here, over mio",
     ));
-    let fd_limit = limits::raise_fd_limit().soft;
-    let listener = listen::listen(&config);
-    common::signals::install();
-    listen::announce(
-        &config,
-        &listener,
-        &format!("async/await on one thread; open-file limit raised to {fd_limit}"),
-    );
+    listen::announce(&config, &listener, "async/await on one thread");
     // Returns when a stop signal arrives (`Ok(None)`; pending connections
     // are dropped), or when the event loop cannot go on.
     match executor::block_on(serve(listener, config.http)) {

@@ -449,14 +449,20 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// A new timer of `reactor`, armed for `at`.
+    fn armed(reactor: &mut Reactor, at: Instant) -> usize {
+        let id = reactor.new_timer();
+        reactor.reset_timer(id, at);
+        id
+    }
+
     #[test]
     fn the_nearest_deadline_is_the_poll_timeout() {
         let mut reactor = Reactor::new().unwrap();
         let now = Instant::now();
         assert_eq!(reactor.nearest_deadline(), None);
         for delay in [50, 10, 30] {
-            let id = reactor.new_timer();
-            reactor.reset_timer(id, now + ms(delay));
+            armed(&mut reactor, now + ms(delay));
         }
         assert_eq!(reactor.nearest_deadline(), Some(now + ms(10)));
     }
@@ -467,11 +473,7 @@ mod tests {
         let now = Instant::now();
         let ids: Vec<usize> = [30, 10, 20]
             .iter()
-            .map(|&delay| {
-                let id = reactor.new_timer();
-                reactor.reset_timer(id, now + ms(delay));
-                id
-            })
+            .map(|&delay| armed(&mut reactor, now + ms(delay)))
             .collect();
         let fired = |reactor: &Reactor| -> Vec<bool> {
             ids.iter().map(|&id| reactor.timers[id].fired).collect()
@@ -489,8 +491,7 @@ mod tests {
     fn moving_a_deadline_later_costs_no_heap_entry() {
         let mut reactor = Reactor::new().unwrap();
         let now = Instant::now();
-        let id = reactor.new_timer();
-        reactor.reset_timer(id, now + ms(10));
+        let id = armed(&mut reactor, now + ms(10));
         // A thousand requests on one connection, each pushing the deadline on.
         for i in 1..=1000 {
             reactor.reset_timer(id, now + ms(10 + i));
@@ -508,11 +509,9 @@ mod tests {
     fn a_disarmed_or_dropped_timer_does_not_fire() {
         let mut reactor = Reactor::new().unwrap();
         let now = Instant::now();
-        let disarmed = reactor.new_timer();
-        reactor.reset_timer(disarmed, now + ms(5));
+        let disarmed = armed(&mut reactor, now + ms(5));
         reactor.disarm_timer(disarmed);
-        let dropped = reactor.new_timer();
-        reactor.reset_timer(dropped, now + ms(5));
+        let dropped = armed(&mut reactor, now + ms(5));
         reactor.drop_timer(dropped);
         reactor.fire_timers(now + ms(5));
         assert!(!reactor.timers[disarmed].fired);

@@ -11,7 +11,7 @@ const TARGET: Target = Target::new(env!("CARGO_BIN_EXE_async_server"), Model::Co
 fn start_line_reports_the_open_file_limit() {
     let server = Server::start(TARGET.bin, &[]);
     assert!(
-        server.banner.contains("open-file limit raised to"),
+        server.banner.contains("; open-file limit "),
         "{}",
         server.banner
     );

@@ -31,7 +31,7 @@ use std::time::Duration;
 use common::cli::Spec;
 use common::process::{self, Children, Fork};
 use common::turn_away::turn_away;
-use common::{Config, blocking, limits, listen, log, signals};
+use common::{blocking, limits, listen, log, signals};
 
 const NAME: &str = "cgi_server";
 
@@ -41,21 +41,15 @@ const REAP_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
 
 fn main() {
     let cap = limits::process_cap();
-    let config = Config::from_args(
+    let (config, listener) = common::start(
         Spec::new(NAME, "a new process (fork) per connection").max_connections(cap.connections),
     );
-    let max = config
-        .max_connections
-        .expect("the spec declares --max-connections");
-    let listener = listen::listen(&config);
-    signals::install();
+    let cap = cap.or_flag(config.max_connections);
     process::wake_when_a_child_ends(&listener, REAP_AT_LEAST_EVERY);
-    let why = if max == cap.connections {
-        cap.reason
-    } else {
-        "--max-connections"
-    };
-    let model = format!("a process per connection, at most {max} at once: {why}");
+    let model = format!(
+        "a process per connection, at most {} at once: {}",
+        cap.connections, cap.reason
+    );
     listen::announce(&config, &listener, &model);
 
     let parent = process::id();
@@ -64,7 +58,7 @@ fn main() {
         match listen::accept(&listener) {
             // Every child is a process and a pid: stop before the machine
             // runs out of them, rather than fail every fork on it.
-            Ok((stream, _)) if children.count() >= max => turn_away(stream),
+            Ok((stream, _)) if children.count() >= cap.connections => turn_away(stream),
             // SAFETY: this process never starts a thread (see the top of the file).
             Ok((stream, peer)) => match unsafe { process::fork() } {
                 Ok(Fork::Child) => {

@@ -63,14 +63,7 @@ fn past_the_cap_clients_get_503() {
 #[test]
 fn holding_children_costs_no_waitpid() {
     let mut server = Server::start(BIN, &[]);
-    let held: Vec<Client> = (0..40)
-        .map(|_| {
-            let mut client = server.client();
-            client.send(&get("/"));
-            assert_eq!(client.response().status, 200);
-            client
-        })
-        .collect();
+    let held: [_; 40] = server.kept_clients();
     server.signal(libc::SIGTERM);
     assert!(server.wait_exit(Duration::from_secs(2)).is_some());
     let log = server.stderr();

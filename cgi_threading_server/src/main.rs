@@ -27,7 +27,7 @@ use std::thread;
 
 use common::cli::Spec;
 use common::turn_away::turn_away;
-use common::{Config, HttpConfig, blocking, limits, listen, signals};
+use common::{HttpConfig, blocking, limits, listen, signals};
 
 /// The stack of each connection's thread. The blocking loop keeps a 16 KiB
 /// read buffer and the parser's table of 64 fields on it; 128 KiB leaves room
@@ -40,21 +40,15 @@ fn main() {
     // it is one of the limits the cap comes from.
     limits::raise_fd_limit();
     let cap = limits::thread_cap();
-    let config = Config::from_args(
+    let (config, listener) = common::start(
         Spec::new("cgi_threading_server", "a new thread per connection")
             .max_connections(cap.connections),
     );
-    let max = config
-        .max_connections
-        .expect("the spec declares --max-connections");
-    let listener = listen::listen(&config);
-    signals::install();
-    let why = if max == cap.connections {
-        cap.reason
-    } else {
-        "--max-connections"
-    };
-    let model = format!("a new thread per connection, at most {max} at once: {why}");
+    let cap = cap.or_flag(config.max_connections);
+    let model = format!(
+        "a new thread per connection, at most {} at once: {}",
+        cap.connections, cap.reason
+    );
     listen::announce(&config, &listener, &model);
 
     // Each connection thread owns a clone of this, so the count of clones
@@ -64,7 +58,7 @@ fn main() {
         match listen::accept(&listener) {
             // Past the cap, a new thread could be the one that cannot map its
             // stack, and that aborts the whole process: turn the client away.
-            Ok((stream, _)) if Arc::strong_count(&live) > max => turn_away(stream),
+            Ok((stream, _)) if Arc::strong_count(&live) > cap.connections => turn_away(stream),
             Ok((stream, peer)) => {
                 let started = signals::with_stop_signals_blocked(|| {
                     start_thread(stream, peer, config.http, &live)

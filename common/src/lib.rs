@@ -36,3 +36,16 @@ pub mod turn_away;
 
 pub use config::{Config, HttpConfig, Limits};
 pub use session::{Action, Session};
+
+use std::net::TcpListener;
+
+/// The start every server makes, none of it a strategy: read the command
+/// line (or exit 2 with one line), bind the listening socket (or exit 1 with
+/// one line), and install the SIGINT/SIGTERM handlers. The server announces
+/// itself with [`listen::announce`] once it is ready to serve.
+pub fn start(spec: cli::Spec) -> (Config, TcpListener) {
+    let config = Config::from_args(spec);
+    let listener = listen::listen(&config);
+    signals::install();
+    (config, listener)
+}

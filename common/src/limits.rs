@@ -66,6 +66,19 @@ pub struct Cap {
     pub reason: &'static str,
 }
 
+impl Cap {
+    /// The cap in force: this one, or `--max-connections` when given.
+    pub fn or_flag(self, flag: Option<usize>) -> Cap {
+        match flag {
+            Some(connections) if connections != self.connections => Cap {
+                connections,
+                reason: "--max-connections",
+            },
+            _ => self,
+        }
+    }
+}
+
 /// Memory mappings one thread of these servers costs (its stack, the stack's
 /// guard page, and the signal stack std gives every thread, with its own
 /// guard): measured, see docs/connections.md.

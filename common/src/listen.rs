@@ -7,7 +7,8 @@ use std::process;
 use std::thread;
 use std::time::Duration;
 
-use crate::{Config, log};
+use crate::io::would_block;
+use crate::{Config, limits, log};
 
 /// The accept queue asked of the kernel; Linux caps it at `net.core.somaxconn`
 /// (4096 by default since 5.4). A short queue refuses or delays new clients
@@ -41,16 +42,23 @@ pub fn listen(config: &Config) -> TcpListener {
     listener
 }
 
-/// Prints the start-up line (`NAME: listening on http://ADDR (MODEL)`) and
-/// flushes it, so that scripts and tests can read the real port.
+/// Prints the start-up line and flushes it, so that scripts and tests can
+/// read the real port: `NAME: listening on http://ADDR (MODEL; open-file
+/// limit N)`. Each connection is a descriptor, so the limit says how many a
+/// server can hold at all.
 pub fn announce(config: &Config, listener: &impl AsRawFd, model: &str) {
     let addr = local_addr(listener).map_or_else(
         |_| format!("{}:{}", config.host, config.port),
         |addr| addr.to_string(),
     );
+    let files = limits::open_files().map_or(0, |files| files.soft);
     let mut out = io::stdout().lock();
     // If stdout is gone there is nobody to tell; the server still serves.
-    let _ = writeln!(out, "{}: listening on http://{addr} ({model})", config.name);
+    let _ = writeln!(
+        out,
+        "{}: listening on http://{addr} ({model}; open-file limit {files})",
+        config.name
+    );
     let _ = out.flush();
 }
 
@@ -148,6 +156,36 @@ pub fn accept_failed(name: &str, err: &io::Error) {
     if let Some(pause) = accept_pause(err) {
         complain_accept_failed(name, err);
         thread::sleep(pause);
+    }
+}
+
+/// What a non-blocking listener has for an event loop.
+pub enum Waiting {
+    /// A new connection, non-blocking, with `TCP_NODELAY` set.
+    Client(TcpStream, SocketAddr),
+    /// Nobody is waiting to connect.
+    Nobody,
+    /// The process is out of descriptors or memory: accepting again at once
+    /// would fail again at once and spin the CPU, so stop for this long.
+    /// (It is logged, at most once a second.)
+    Pause(Duration),
+}
+
+/// The next connection waiting on a non-blocking listener, for the event
+/// loops. Failures that concern one client (it gave up while queued) and
+/// signals are passed over.
+pub fn next_waiting(listener: &impl AsRawFd, name: &str) -> Waiting {
+    loop {
+        match accept_nonblocking(listener) {
+            Ok((stream, peer)) => return Waiting::Client(stream, peer),
+            Err(err) if would_block(&err) => return Waiting::Nobody,
+            Err(err) => {
+                if let Some(pause) = accept_pause(&err) {
+                    complain_accept_failed(name, &err);
+                    return Waiting::Pause(pause);
+                }
+            }
+        }
     }
 }
 

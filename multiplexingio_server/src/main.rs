@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 
 use common::cli::Spec;
 use common::io::{interrupted, would_block};
-use common::{Action, Config, HttpConfig, Session, limits, listen, log, signals};
+use common::listen::{self, Waiting};
+use common::{Action, Config, HttpConfig, Session, limits, log, signals};
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::unix::SourceFd;
@@ -46,20 +47,14 @@ const EVENTS: usize = 1024;
 const READ_BUFFER: usize = 64 * 1024;
 
 fn main() {
-    let config = Config::from_args(Spec::new(
+    // Every connection is a descriptor; the default soft limit (often 1024)
+    // would cap this server long before its CPU does.
+    limits::raise_fd_limit();
+    let (config, listener) = common::start(Spec::new(
         "multiplexingio_server",
         "one thread, a readiness event loop on mio (epoll)",
     ));
-    // Every connection is a descriptor; the default soft limit (often 1024)
-    // would cap this server long before its CPU does.
-    let fd_limit = limits::raise_fd_limit().soft;
-    let listener = listen::listen(&config);
-    signals::install();
-    listen::announce(
-        &config,
-        &listener,
-        &format!("one thread, epoll event loop via mio, open-file limit {fd_limit}"),
-    );
+    listen::announce(&config, &listener, "one thread, epoll event loop via mio");
     let result = Server::new(listener, &config).and_then(|mut server| server.run());
     if let Err(err) = result {
         log::line(format_args!("{}: event loop failed: {err}", config.name));
@@ -178,19 +173,14 @@ impl Server {
             return;
         }
         loop {
-            match listen::accept_nonblocking(&self.listener) {
-                Ok((stream, peer)) => self.open(TcpStream::from_std(stream), peer, now),
-                Err(err) if would_block(&err) => return,
-                Err(err) => {
-                    // A client gave up while queued, or a signal: next one.
-                    let Some(pause) = listen::accept_pause(&err) else {
-                        continue;
-                    };
-                    // Out of descriptors (EMFILE) or memory. The listener stays
-                    // readable but, edge-triggered, raises no new event; and
-                    // retrying at once would fail at once, spinning the CPU.
-                    // So rest a moment: the retry is a deadline like any other.
-                    listen::complain_accept_failed(self.name, &err);
+            match listen::next_waiting(&self.listener, self.name) {
+                Waiting::Client(stream, peer) => self.open(TcpStream::from_std(stream), peer, now),
+                Waiting::Nobody => return,
+                // Out of descriptors (EMFILE) or memory. The listener stays
+                // readable but, edge-triggered, raises no new event; and
+                // retrying at once would fail at once, spinning the CPU. So
+                // rest a moment: the retry is a deadline like any other.
+                Waiting::Pause(pause) => {
                     self.accept_resume = Some(now + pause);
                     return;
                 }

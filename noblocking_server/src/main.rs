@@ -24,7 +24,8 @@ use std::time::Instant;
 
 use common::cli::Spec;
 use common::io::{interrupted, would_block};
-use common::{Action, Config, HttpConfig, Session, limits, listen, log, signals};
+use common::listen::{self, Waiting};
+use common::{Action, HttpConfig, Session, limits, log, signals};
 
 /// One read buffer serves every connection: a read lands here and the
 /// session keeps only the bytes it has not used yet, so an idle connection
@@ -32,14 +33,13 @@ use common::{Action, Config, HttpConfig, Session, limits, listen, log, signals};
 const READ_BUFFER: usize = 64 * 1024;
 
 fn main() {
-    let config = Config::from_args(Spec::new(
+    // Every connection is a descriptor; the default soft limit (often 1024)
+    // would cap this server long before its CPU does.
+    limits::raise_fd_limit();
+    let (config, listener) = common::start(Spec::new(
         "noblocking_server",
         "one thread busy-polling non-blocking sockets",
     ));
-    // Every connection is a descriptor; the default soft limit (often 1024)
-    // would cap this server long before its CPU does.
-    let fd_limit = limits::raise_fd_limit().soft;
-    let listener = listen::listen(&config);
     // A blocking accept would wait for the next client while every
     // connection already accepted waited for it.
     if let Err(err) = listener.set_nonblocking(true) {
@@ -49,11 +49,10 @@ fn main() {
         ));
         process::exit(1);
     }
-    signals::install();
     listen::announce(
         &config,
         &listener,
-        &format!("one thread busy-polling non-blocking sockets, open-file limit {fd_limit}"),
+        "one thread busy-polling non-blocking sockets",
     );
 
     let mut acceptor = Acceptor::new(listener, config.name);
@@ -146,22 +145,16 @@ impl Acceptor {
         loop {
             // The new socket is non-blocking too: a blocking read on it
             // would stall every other connection.
-            match listen::accept_nonblocking(&self.listener) {
-                Ok((stream, peer)) => connections.push(Connection {
+            match listen::next_waiting(&self.listener, self.name) {
+                Waiting::Client(stream, peer) => connections.push(Connection {
                     stream,
                     session: Session::new(*http, peer, now),
                 }),
-                // Nobody is waiting to connect.
-                Err(err) if would_block(&err) => return,
-                Err(err) => {
-                    // A client gave up while queued, or a signal: next one.
-                    let Some(pause) = listen::accept_pause(&err) else {
-                        continue;
-                    };
-                    // Out of descriptors (EMFILE) or memory: trying again at
-                    // once would fail again at once. Leave new clients queued
-                    // for a moment and keep serving the ones we have.
-                    listen::complain_accept_failed(self.name, &err);
+                Waiting::Nobody => return,
+                // Out of descriptors (EMFILE) or memory: trying again at once
+                // would fail again at once. Leave new clients queued for a
+                // moment and keep serving the ones we have.
+                Waiting::Pause(pause) => {
                     self.resume_at = Some(now + pause);
                     return;
                 }

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use common::cli::{self, Spec};
 use common::process::{self, Children, Fork, Pid};
-use common::{Config, HttpConfig, blocking, listen, log, signals};
+use common::{HttpConfig, blocking, listen, log, signals};
 
 const NAME: &str = "prefork_server";
 
@@ -40,12 +40,10 @@ const NAME: &str = "prefork_server";
 const RESTART_PAUSE: Duration = Duration::from_millis(100);
 
 fn main() {
-    let config = Config::from_args(
+    let (config, listener) = common::start(
         Spec::new(NAME, "N processes forked at start, each calling accept").workers(cli::cpus()),
     );
     let workers = config.workers.expect("the spec declares --workers");
-    let listener = listen::listen(&config);
-    signals::install();
     let mut pool = Pool::new(workers);
     for id in 0..workers {
         if let Err(err) = pool.start(id, &listener, &config.http) {

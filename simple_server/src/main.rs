@@ -15,17 +15,15 @@
 //! lock out all the others for the whole idle timeout.
 
 use common::cli::Spec;
-use common::{Config, blocking, listen, signals};
+use common::{blocking, listen, signals};
 
 fn main() {
-    let config = Config::from_args(Spec::new(
+    let (config, listener) = common::start(Spec::new(
         "simple_server",
         "iterative: one connection at a time",
     ));
     let mut http = config.http;
     http.persistent = false;
-    let listener = listen::listen(&config);
-    signals::install();
     listen::announce(&config, &listener, "iterative, one connection at a time");
 
     while !signals::requested() {

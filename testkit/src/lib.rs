@@ -54,7 +54,7 @@ pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 #[macro_export]
 macro_rules! conformance_tests {
     ($target:expr) => {
-        $crate::conformance_tests!(@each $target;
+        $crate::each_test!(checks, &$target;
             start_line_names_the_address,
             help_and_bad_arguments,
             hello,
@@ -92,14 +92,6 @@ macro_rules! conformance_tests {
             the_log_escapes_control_characters,
         );
     };
-    (@each $target:expr; $($check:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $check() {
-                $crate::checks::$check(&$target);
-            }
-        )*
-    };
 }
 
 /// The checks every fixed pool of `--workers` threads passes, one `#[test]`
@@ -107,20 +99,11 @@ macro_rules! conformance_tests {
 #[macro_export]
 macro_rules! pool_tests {
     ($bin:expr) => {
-        #[test]
-        fn three_sleepers_on_two_workers_take_600_ms() {
-            $crate::pool::third_sleeper_waits_for_a_worker($bin);
-        }
-
-        #[test]
-        fn the_pool_is_a_fixed_set_of_threads() {
-            $crate::pool::thread_count_stays_fixed($bin);
-        }
-
-        #[test]
-        fn keep_alive_trap_a_kept_connection_holds_its_worker_until_idle_timeout() {
-            $crate::pool::kept_connection_holds_its_worker_until_idle_timeout($bin);
-        }
+        $crate::each_test!(pool, $bin;
+            three_sleepers_on_two_workers_take_600_ms,
+            the_pool_is_a_fixed_set_of_threads,
+            keep_alive_trap_a_kept_connection_holds_its_worker_until_idle_timeout,
+        );
     };
 }
 
@@ -131,28 +114,29 @@ macro_rules! pool_tests {
 #[macro_export]
 macro_rules! one_thread_tests {
     ($target:expr, $max_cpu:expr) => {
-        #[test]
-        fn hundred_sleeps_overlap() {
-            $crate::load::sleeps_overlap(
-                &$target,
-                100,
-                ::std::time::Duration::from_millis(200),
-                ::std::time::Duration::from_secs(2),
-            );
-        }
-
-        #[test]
-        fn thousand_idle_connections_do_not_delay_a_new_one() {
-            $crate::load::idle_crowd_does_not_delay(
-                &$target,
-                1000,
-                ::std::time::Duration::from_millis(500),
-            );
-        }
+        $crate::each_test!(load, &$target;
+            hundred_sleeps_overlap,
+            thousand_idle_connections_do_not_delay_a_new_one,
+        );
 
         #[test]
         fn out_of_descriptors_neither_stops_nor_spins() {
             $crate::load::survives_running_out_of_descriptors(&$target, $max_cpu);
         }
+    };
+}
+
+/// One `#[test]` per check named, each calling the function of that name in
+/// the kit's module `$module` with `$arg`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! each_test {
+    ($module:ident, $arg:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::$module::$check($arg);
+            }
+        )*
     };
 }

@@ -22,10 +22,11 @@ use crate::procfs;
 use crate::seccomp::{self, Fail};
 use crate::server::Target;
 
-/// `clients` connections each ask for `/sleep?ms=…` at once; all answers
-/// must arrive within `limit`. Served one after another they would take
-/// `clients × sleep`, so a loop that blocks on a sleep fails at once.
-pub fn sleeps_overlap(t: &Target, clients: usize, sleep: Duration, limit: Duration) {
+/// A hundred connections each ask for `/sleep?ms=200` at once; all answers
+/// must arrive within 2 s. Served one after another they would take 20 s,
+/// so a loop that blocks on a sleep fails at once.
+pub fn hundred_sleeps_overlap(t: &Target) {
+    let (clients, sleep, limit) = (100, Duration::from_millis(200), Duration::from_secs(2));
     raise_fd_limit();
     let server = t.start(&[]);
     let request = get(&format!("/sleep?ms={}", sleep.as_millis()));
@@ -44,19 +45,15 @@ pub fn sleeps_overlap(t: &Target, clients: usize, sleep: Duration, limit: Durati
     );
 }
 
-/// Opens `idle` keep-alive connections (each has had one answer and then
-/// stays quiet), then expects a new client's `GET /` within `limit`, and the
-/// idle connections still to work.
-pub fn idle_crowd_does_not_delay(t: &Target, idle: usize, limit: Duration) {
+/// Opens a thousand keep-alive connections (each has had one answer and then
+/// stays quiet), then expects a new client's `GET /` within half a second,
+/// and the idle connections still to work.
+pub fn thousand_idle_connections_do_not_delay_a_new_one(t: &Target) {
+    const IDLE: usize = 1000;
+    let (idle, limit) = (IDLE, Duration::from_millis(500));
     raise_fd_limit();
     let server = t.start(&[]);
-    let mut crowd = Vec::with_capacity(idle);
-    for _ in 0..idle {
-        let mut client = server.client();
-        client.send(&get("/"));
-        assert_eq!(client.response().status, 200);
-        crowd.push(client);
-    }
+    let mut crowd: [Client; IDLE] = server.kept_clients();
     let start = Instant::now();
     assert_eq!(server.get("/").status, 200);
     let took = start.elapsed();

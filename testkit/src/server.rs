@@ -156,6 +156,21 @@ impl Server {
         Client::connect(self.addr)
     }
 
+    /// `N` connections kept open, each having had one `GET /` answered:
+    /// the clients that hold a worker, a thread, a process or a slot.
+    pub fn kept_clients<const N: usize>(&self) -> [Client; N] {
+        std::array::from_fn(|_| {
+            let mut client = self.client();
+            client.send(&get("/"));
+            let response = client.response();
+            assert!(
+                response.status == 200 && response.keeps_alive(),
+                "{response:?}"
+            );
+            client
+        })
+    }
+
     /// `GET path` on a fresh connection.
     pub fn get(&self, path: &str) -> Response {
         let mut client = self.client();

@@ -20,7 +20,7 @@
 
 use common::cli::Spec;
 use common::turn_away::turn_away;
-use common::{Config, blocking, limits, listen, signals};
+use common::{blocking, limits, listen, signals};
 use threadpool::ThreadPool;
 
 /// Workers by default: more than the 100 connections of the benchmark's
@@ -32,7 +32,8 @@ const WORKERS: usize = 128;
 const QUEUE: usize = 64;
 
 fn main() {
-    let config = Config::from_args(
+    limits::raise_fd_limit();
+    let (config, listener) = common::start(
         Spec::new(
             "threadpool1_server",
             "the main thread accepts, a fixed pool of threads serves",
@@ -42,9 +43,6 @@ fn main() {
     );
     let workers = config.workers.expect("the spec declares --workers");
     let queue = config.queue.expect("the spec declares --queue");
-    limits::raise_fd_limit();
-    let listener = listen::listen(&config);
-    signals::install();
     let pool = signals::with_stop_signals_blocked(|| {
         threadpool::Builder::new()
             .num_threads(workers)

@@ -31,7 +31,8 @@ use common::{Config, blocking, limits, listen, log, signals};
 const WORKERS: usize = 128;
 
 fn main() {
-    let config = Config::from_args(
+    limits::raise_fd_limit();
+    let (config, listener) = common::start(
         Spec::new(
             "threadpool2_server",
             "a fixed pool of threads, each calling accept itself",
@@ -39,9 +40,7 @@ fn main() {
         .workers(WORKERS),
     );
     let workers = config.workers.expect("the spec declares --workers");
-    limits::raise_fd_limit();
-    let listener = Arc::new(listen::listen(&config));
-    signals::install();
+    let listener = Arc::new(listener);
     let pool = signals::with_stop_signals_blocked(|| {
         (0..workers)
             .map(|i| {
