@@ -2,32 +2,38 @@
 //!
 //! Formatting a date costs more than the rest of a small response, and the
 //! value changes once a second, so each thread keeps the current second's
-//! text and formats it anew only when the second changes.
+//! text, and the moment (on the monotonic clock the session already reads)
+//! at which that second ends. A response compares two `Instant`s; the wall
+//! clock is read, and the text formatted, once a second.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::io::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const DATE_LEN: usize = 29; // "Sun, 06 Nov 1994 08:49:37 GMT"
 
 thread_local! {
-    /// The `Date` value of the current second, per thread: formatting it costs
-    /// more than the rest of a small response, and it changes once a second.
-    static DATE: Cell<(u64, [u8; DATE_LEN])> = const { Cell::new((u64::MAX, [0; DATE_LEN])) };
+    /// The `Date` value of the current second, and when that second ends
+    /// (`None` before the first response).
+    static DATE: RefCell<(Option<Instant>, [u8; DATE_LEN])> =
+        const { RefCell::new((None, [0; DATE_LEN])) };
 }
 
-/// Calls `f` with the current `Date` value in IMF-fixdate form.
-pub fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+/// Calls `f` with the `Date` value, in IMF-fixdate form, for the moment
+/// `now`. The text is lent, not copied.
+pub fn with<R>(now: Instant, f: impl FnOnce(&[u8]) -> R) -> R {
     DATE.with(|cell| {
-        let (second, mut text) = cell.get();
-        if second != now {
-            text = http_date(now);
-            cell.set((now, text));
+        let mut cell = cell.borrow_mut();
+        let (until, text) = &mut *cell;
+        if until.is_none_or(|until| now >= until) {
+            let wall = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            *text = http_date(wall.as_secs());
+            let rest = Duration::from_secs(1) - Duration::from_nanos(wall.subsec_nanos().into());
+            *until = Some(now + rest);
         }
-        f(&text)
+        f(&text[..])
     })
 }
 

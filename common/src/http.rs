@@ -5,9 +5,11 @@
 //! response to an output buffer, so that a server can send it with one write.
 
 use std::io::Write as _;
+use std::mem::MaybeUninit;
+use std::time::Instant;
 
 use crate::Limits;
-use crate::date::with_date;
+use crate::date;
 
 /// Header slots offered to httparse; a request with more fields gets 431.
 pub const MAX_HEADERS: usize = 64;
@@ -122,9 +124,11 @@ pub enum Parsed<'a> {
 /// Call it when `buf` may hold a whole head (see [`find_head_end`]); it is
 /// correct, just slower, to call it after every read.
 pub fn parse_head<'a>(buf: &'a [u8], limits: &Limits) -> Parsed<'a> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut fields);
-    let len = match req.parse(buf) {
+    // Header slots that httparse fills in: left uninitialised, since zeroing
+    // 64 of them for every request cost more than parsing a small one.
+    let mut fields = [const { MaybeUninit::<httparse::Header<'a>>::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, &mut fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > limits.max_head => {
             return Parsed::Invalid(reject(
@@ -307,7 +311,11 @@ fn split_target(target: &str) -> Option<(&str, &str)> {
     } else {
         return None;
     };
-    Some(origin.split_once('?').unwrap_or((origin, "")))
+    // A byte search: '?' is ASCII, so the split falls on a char boundary.
+    Some(match origin.bytes().position(|b| b == b'?') {
+        Some(at) => (&origin[..at], &origin[at + 1..]),
+        None => (origin, ""),
+    })
 }
 
 /// Where the head in `buf` ends (just past its blank line), searching from
@@ -315,11 +323,17 @@ fn split_target(target: &str) -> Option<(&str, &str)> {
 /// calling, so a client that sends one byte at a time costs one parse, not
 /// one per byte. Bare `\n` line ends are accepted, as httparse accepts them.
 pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
-    (from.max(1)..buf.len())
-        .find(|&i| {
-            buf[i] == b'\n' && (buf[i - 1] == b'\n' || (i >= 2 && &buf[i - 2..i] == b"\n\r"))
-        })
-        .map(|i| i + 1)
+    // From one line end to the next; a blank line is a line end right after
+    // another (`\n\n`), or after another and a `\r` (`\n\r\n`).
+    let mut at = from.max(1);
+    while let Some(offset) = buf.get(at..)?.iter().position(|&b| b == b'\n') {
+        let i = at + offset;
+        if buf[i - 1] == b'\n' || (i >= 2 && buf[i - 2] == b'\n' && buf[i - 1] == b'\r') {
+            return Some(i + 1);
+        }
+        at = i + 1;
+    }
+    None
 }
 
 /// The body of a response. Small bodies made per request live inline, so
@@ -391,27 +405,30 @@ impl<'a> Response<'a> {
         )
     }
 
-    /// Appends the whole response (head and, unless `head_only`, body) to `out`.
-    pub fn write_to(&self, out: &mut Vec<u8>, keep_alive: bool, head_only: bool) {
+    /// Appends the whole response (head and, unless `head_only`, body) to
+    /// `out`, dated `now`. It is built from pieces that are copied, not
+    /// formatted: `write!` costs more than all the copying of a small
+    /// response together.
+    pub fn write_to(&self, out: &mut Vec<u8>, keep_alive: bool, head_only: bool, now: Instant) {
         let body = self.body.as_bytes();
-        // Writes into a Vec cannot fail.
-        let _ = write!(
-            out,
-            "HTTP/1.1 {} {}\r\nDate: ",
-            self.status.code(),
-            self.status.reason()
-        );
-        with_date(|date| out.extend_from_slice(date));
-        let _ = write!(
-            out,
-            "\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n",
-            body.len()
-        );
+        out.extend_from_slice(b"HTTP/1.1 ");
+        push_decimal(out, self.status.code().into());
+        out.push(b' ');
+        out.extend_from_slice(self.status.reason().as_bytes());
+        out.extend_from_slice(b"\r\nDate: ");
+        date::with(now, |date| out.extend_from_slice(date));
+        out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
+        push_decimal(out, body.len() as u64);
+        out.extend_from_slice(b"\r\n");
         if let Some(allow) = self.allow {
-            let _ = write!(out, "Allow: {allow}\r\n");
+            out.extend_from_slice(b"Allow: ");
+            out.extend_from_slice(allow.as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
         if let Some(seconds) = self.retry_after {
-            let _ = write!(out, "Retry-After: {seconds}\r\n");
+            out.extend_from_slice(b"Retry-After: ");
+            push_decimal(out, seconds.into());
+            out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(if keep_alive {
             b"Connection: keep-alive\r\n\r\n"
@@ -422,6 +439,21 @@ impl<'a> Response<'a> {
             out.extend_from_slice(body);
         }
     }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// The interim answer to `Expect: 100-continue`.
@@ -550,7 +582,12 @@ mod tests {
     #[test]
     fn responses_carry_length_and_connection() {
         let mut out = Vec::new();
-        Response::new(Status::Ok, Body::Static(b"hi\n")).write_to(&mut out, true, false);
+        Response::new(Status::Ok, Body::Static(b"hi\n")).write_to(
+            &mut out,
+            true,
+            false,
+            Instant::now(),
+        );
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 200 OK\r\nDate: "));
         assert!(text.contains("\r\nContent-Length: 3\r\n"));

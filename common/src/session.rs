@@ -72,7 +72,9 @@ const KEEP_CAPACITY: usize = 16 * 1024;
 /// Once one call of [`Session::next`] has spent this long answering, it
 /// answers no further request before the connection has yielded: a burst of
 /// pipelined `/cpu` requests in one packet then delays other clients by about
-/// one request's work, not the whole burst's.
+/// one request's work, not the whole burst's. It is measured on the coarse
+/// clock (see [`coarse_clock`]), so a turn ends one tick after this: 1 to 4
+/// ms, depending on the kernel's tick rate.
 const TURN_BUDGET: Duration = Duration::from_millis(1);
 /// After this many bytes received since the connection last yielded, it
 /// yields instead of reading more: a client that pipelines cheap requests as
@@ -171,6 +173,7 @@ impl Session {
     /// measured from it.
     pub fn next(&mut self, now: Instant) -> Action {
         let mut answered = 0;
+        let mut turn_began = Duration::ZERO;
         loop {
             if self.unsent() > 0 {
                 if self.write_deadline.is_some_and(|deadline| now >= deadline) {
@@ -218,7 +221,7 @@ impl Session {
                     head_only,
                     ..
                 } => {
-                    response.write_to(&mut self.output, keep_alive, head_only);
+                    response.write_to(&mut self.output, keep_alive, head_only, now);
                     self.after_response(keep_alive, now);
                     continue;
                 }
@@ -227,7 +230,9 @@ impl Session {
             if self.unsent() > OUTPUT_HIGH_WATER {
                 return self.write(now);
             }
-            if answered > 0 && now.elapsed() >= TURN_BUDGET && self.has_input() {
+            if answered == 0 {
+                turn_began = coarse_clock();
+            } else if self.has_input() && coarse_clock() >= turn_began + TURN_BUDGET {
                 // More requests are waiting, but this turn is used up.
                 self.yield_owed = true;
                 continue;
@@ -247,10 +252,13 @@ impl Session {
                     self.state = State::Closing { linger: false };
                 }
                 State::Receiving { deadline } if now >= deadline => {
-                    self.refuse(http::Reject {
-                        status: http::Status::RequestTimeout,
-                        reason: "request not received in time",
-                    });
+                    self.refuse(
+                        http::Reject {
+                            status: http::Status::RequestTimeout,
+                            reason: "request not received in time",
+                        },
+                        now,
+                    );
                 }
                 _ if self.received_since_yield >= READ_BUDGET => {
                     // This client keeps sending; the others get a turn first.
@@ -381,14 +389,22 @@ impl Session {
         if self.awaiting.is_some_and(|body| pending.len() < body.total) {
             return false;
         }
-        if self.awaiting.is_none() {
+        // A head that came in pieces is parsed again only once the blank line
+        // that ends it has arrived: looking for it is cheaper than parsing,
+        // and a client that sends a byte at a time would otherwise cost a
+        // parse per byte. A head that arrives whole (the usual case) goes
+        // straight to the parser.
+        if self.awaiting.is_none() && self.scanned > 0 {
             let Some(end) = http::find_head_end(pending, self.scanned.saturating_sub(2)) else {
                 self.scanned = pending.len();
                 if pending.len() > limits.max_head {
-                    self.refuse(http::Reject {
-                        status: http::Status::HeaderFieldsTooLarge,
-                        reason: "request head larger than the limit",
-                    });
+                    self.refuse(
+                        http::Reject {
+                            status: http::Status::HeaderFieldsTooLarge,
+                            reason: "request head larger than the limit",
+                        },
+                        now,
+                    );
                     return true;
                 }
                 return false;
@@ -397,10 +413,26 @@ impl Session {
         }
         let head = match http::parse_head(pending, &limits) {
             Parsed::Complete(head) => head,
-            // Only blank lines before the request so far (RFC 9112 lets them be).
-            Parsed::Partial => return false,
+            // Not the whole head yet (or only blank lines before the request,
+            // which RFC 9112 lets be): wait for its end.
+            Parsed::Partial => {
+                self.scanned = pending.len();
+                return false;
+            }
+            // The parser saw the error before the head's end arrived. Had the
+            // head come in pieces, it would not have been parsed yet: wait for
+            // the end all the same, so that the answer does not depend on
+            // how the bytes were split into reads.
+            Parsed::Invalid(_)
+                if self.scanned == 0
+                    && pending.len() <= limits.max_head
+                    && http::find_head_end(pending, 0).is_none() =>
+            {
+                self.scanned = pending.len();
+                return false;
+            }
             Parsed::Invalid(rejected) => {
-                self.refuse(rejected);
+                self.refuse(rejected, now);
                 return true;
             }
         };
@@ -434,7 +466,7 @@ impl Session {
         }
         match reply {
             Reply::Now(response) => {
-                response.write_to(&mut self.output, keep_alive, head_only);
+                response.write_to(&mut self.output, keep_alive, head_only, now);
                 self.consume(total);
                 self.after_response(keep_alive, now);
             }
@@ -452,11 +484,11 @@ impl Session {
     }
 
     /// Answers with an error and closes, reading out what the client still sends.
-    fn refuse(&mut self, rejected: http::Reject) {
+    fn refuse(&mut self, rejected: http::Reject, now: Instant) {
         if self.config.verbose {
             log::refused(self.peer, &rejected);
         }
-        Response::rejected(rejected).write_to(&mut self.output, false, false);
+        Response::rejected(rejected).write_to(&mut self.output, false, false, now);
         self.input.clear();
         self.start = 0;
         self.awaiting = None;
@@ -491,6 +523,22 @@ impl Session {
             State::Idle { since: now }
         };
     }
+}
+
+/// The monotonic clock as of the kernel's last tick (`CLOCK_MONOTONIC_COARSE`):
+/// good to a few milliseconds, and read without asking the hardware, so it
+/// costs a few nanoseconds where the precise clock costs tens. That is enough
+/// to tell whether a turn has run for a millisecond, and cheap enough to ask
+/// between every two pipelined requests.
+fn coarse_clock() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a pointer to a live
+    // local; CLOCK_MONOTONIC_COARSE exists on every Linux since 2.6.32.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::time::Instant;
 
 use crate::http::{Body, Response, Status};
 
@@ -35,6 +36,6 @@ pub fn overloaded_response() -> Vec<u8> {
         Body::Static(b"503 server is at capacity, try again\n"),
     );
     response.retry_after = Some(1);
-    response.write_to(&mut out, false, false);
+    response.write_to(&mut out, false, false, Instant::now());
     out
 }
