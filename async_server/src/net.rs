@@ -9,10 +9,10 @@ use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::task::{Context, Poll, ready};
 
 use common::io::would_block;
-use mio::Interest;
 
 use crate::reactor::{Direction, Registration};
 
@@ -33,9 +33,9 @@ struct Io<S> {
     registration: Registration,
 }
 
-impl<S: mio::event::Source> Io<S> {
-    fn new(mut socket: S, interest: Interest) -> io::Result<Self> {
-        let registration = Registration::new(&mut socket, interest)?;
+impl<S: mio::event::Source + AsRawFd> Io<S> {
+    fn new(mut socket: S) -> io::Result<Self> {
+        let registration = Registration::new(&mut socket)?;
         Ok(Io {
             socket,
             registration,
@@ -54,7 +54,7 @@ impl<S: mio::event::Source> Io<S> {
             match call(&self.socket) {
                 // Readiness was stale: wait for the next edge. The loop asks
                 // the reactor again, which now keeps the waker and says Pending.
-                Err(err) if would_block(&err) => self.registration.clear_ready(direction),
+                Err(err) if would_block(&err) => self.registration.clear_ready(direction)?,
                 result => return Poll::Ready(result),
             }
         }
@@ -72,7 +72,7 @@ impl TcpListener {
         listener.set_nonblocking(true)?;
         let listener = mio::net::TcpListener::from_std(listener);
         Ok(TcpListener {
-            io: Io::new(listener, Interest::READABLE)?,
+            io: Io::new(listener)?,
         })
     }
 
@@ -96,7 +96,7 @@ pub struct TcpStream {
 impl TcpStream {
     fn new(stream: mio::net::TcpStream) -> io::Result<Self> {
         Ok(TcpStream {
-            io: Io::new(stream, Interest::READABLE | Interest::WRITABLE)?,
+            io: Io::new(stream)?,
         })
     }
 
@@ -116,7 +116,7 @@ impl TcpStream {
                 // edge-triggered: bytes that arrive later raise a new edge and
                 // set readiness again. So skip the read that would only say
                 // WouldBlock: one read per request instead of two.
-                self.io.registration.clear_ready(Direction::Read);
+                self.io.registration.clear_ready(Direction::Read)?;
             }
             if n > 0 {
                 SCRATCH.with(|buf| received(&buf.borrow()[..n]));

@@ -21,6 +21,7 @@ use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,8 @@ struct Source {
     /// readable for good, or a half-closed connection would wait, unread,
     /// for its idle timeout.
     hung_up: bool,
+    /// Whether epoll reports writability too (see [`Reactor::clear_ready`]).
+    watching_writes: bool,
     reader: Option<Waker>,
     writer: Option<Waker>,
 }
@@ -252,13 +255,30 @@ impl Reactor {
 
     /// The socket said `WouldBlock` (or is known to be drained): wait for the
     /// next edge before trying again.
-    pub fn clear_ready(&mut self, token: Token, direction: Direction) {
-        if let Some(source) = self.sources.get_mut(token.0) {
-            match direction {
-                Direction::Read => source.readable = source.hung_up,
-                Direction::Write => source.writable = false,
+    ///
+    /// Sockets are registered for reading only. Asking epoll for writability
+    /// from the start would make every ACK that frees room in a send buffer
+    /// an event, and a wake-up of this thread, while nobody waits to write;
+    /// a client that keeps up never fills its buffer. The first write that
+    /// finds it full adds writability to the socket's interest, for good.
+    pub fn clear_ready(&mut self, token: Token, direction: Direction, fd: RawFd) -> io::Result<()> {
+        let Some(source) = self.sources.get_mut(token.0) else {
+            return Ok(());
+        };
+        match direction {
+            Direction::Read => source.readable = source.hung_up,
+            Direction::Write => {
+                source.writable = false;
+                if !source.watching_writes {
+                    source.watching_writes = true;
+                    let both = Interest::READABLE | Interest::WRITABLE;
+                    self.poll
+                        .registry()
+                        .reregister(&mut SourceFd(&fd), token, both)?;
+                }
             }
         }
+        Ok(())
     }
 
     // ---- timers -------------------------------------------------------
@@ -385,20 +405,23 @@ fn remember(slot: &mut Option<Waker>, cx: &Context<'_>) {
 /// A socket's place in the reactor; forgets it when dropped.
 pub struct Registration {
     token: Token,
+    fd: RawFd,
 }
 
 impl Registration {
-    pub fn new(io: &mut impl mio::event::Source, interest: Interest) -> io::Result<Self> {
-        let token = with(|reactor| reactor.register(io, interest))?;
-        Ok(Registration { token })
+    /// Registers `io` for reading (see [`Reactor::clear_ready`] for writing).
+    pub fn new(io: &mut (impl mio::event::Source + AsRawFd)) -> io::Result<Self> {
+        let fd = io.as_raw_fd();
+        let token = with(|reactor| reactor.register(io, Interest::READABLE))?;
+        Ok(Registration { token, fd })
     }
 
     pub fn poll_ready(&self, direction: Direction, cx: &Context<'_>) -> Poll<()> {
         with(|reactor| reactor.poll_ready(self.token, direction, cx))
     }
 
-    pub fn clear_ready(&self, direction: Direction) {
-        with(|reactor| reactor.clear_ready(self.token, direction));
+    pub fn clear_ready(&self, direction: Direction) -> io::Result<()> {
+        with(|reactor| reactor.clear_ready(self.token, direction, self.fd))
     }
 }
 

@@ -571,6 +571,35 @@ pub fn a_failed_log_write_does_not_stop_the_server(t: &Target) {
     );
 }
 
+/// A client that pipelines requests for large answers and reads them only
+/// later fills the server's send buffer: the server must wait for room (not
+/// spin, not drop anything) and finish every answer once the client reads.
+pub fn a_slow_reader_gets_all_its_answers(t: &Target) {
+    // An iterative server answers one request per connection.
+    let requests = if t.concurrent() { 4 } else { 1 };
+    let server = t.start(&[]);
+    let body = vec![b'r'; 256 * 1024];
+    let mut client = server.client();
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut writer = client.stream.try_clone().expect("clone");
+    let sender = thread::spawn(move || {
+        for _ in 0..requests {
+            writer.write_all(head.as_bytes()).expect("send");
+            writer.write_all(&body).expect("send");
+        }
+    });
+    // Nothing is read for a while: the answers pile up in the server.
+    thread::sleep(Duration::from_millis(500));
+    for _ in 0..requests {
+        let response = client.response();
+        assert_eq!((response.status, response.body.len()), (200, 256 * 1024));
+    }
+    sender.join().expect("sender");
+}
+
 /// With `--verbose`, a request target with control characters in it (C1
 /// controls, which httparse lets through as UTF-8) reaches the log escaped,
 /// never raw: `\xc2\x9b` is a terminal's "control sequence introducer".

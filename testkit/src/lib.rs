@@ -90,6 +90,7 @@ macro_rules! conformance_tests {
             a_pipelined_burst_delays_others_by_about_one_request,
             a_failed_log_write_does_not_stop_the_server,
             the_log_escapes_control_characters,
+            a_slow_reader_gets_all_its_answers,
         );
     };
 }
