@@ -11,13 +11,17 @@
 //! - [`wrk`]: what one wrk run reported;
 //! - [`stats`]: one run's result, and the summary of its repeats (medians, spread);
 //! - [`results`]: the results file of `bench wrk` (`bench-<date>.json`);
-//! - [`capacity`]: the results file of `bench capacity` (`connections.json`);
+//! - [`pages`]: that file's pages: each chapter's table and the comparison page;
+//! - [`capacity`]: the results file of `bench capacity` (`connections.json`),
+//!   and in [`capacity::pages`] its page and each chapter's line;
 //! - [`json`]: writing a results file (rounded JSON), and creating folders;
-//! - [`markdown`]: the number formats and table rows of every page.
+//! - [`markdown`]: number formats, table rows, Mermaid charts, and the
+//!   rewriting of a page's marked section.
 
 pub mod capacity;
 pub mod json;
 pub mod markdown;
+pub mod pages;
 pub mod results;
 pub mod scenario;
 pub mod stats;

@@ -2,7 +2,9 @@
 //! for each server, every step it was measured at, the samples of its
 //! process tree and of the kernel before and while the connections were
 //! held, and the figures derived from them. The capacity page and each
-//! chapter's line are made from this alone.
+//! chapter's line are made from this alone ([`pages`]).
+
+pub mod pages;
 
 use connhold::{Counts, ProbeMs};
 use serde::{Deserialize, Serialize};
