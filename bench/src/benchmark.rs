@@ -4,8 +4,9 @@
 //! up, run wrk once per scenario while sampling the server's process tree in
 //! /proc, stop it with SIGTERM and check that nothing of it is left. Repeats
 //! are rounds (every server once, then again), so a drift in the machine's
-//! speed hits every server alike. At the end the results go to a JSON file,
-//! the chapters' tables and the comparison page.
+//! speed hits every server alike. At the end the runs become a results file,
+//! which `report` writes and makes the chapters' tables and the comparison
+//! page from.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,15 +14,17 @@ use std::time::{Duration, Instant};
 use std::{env, fs, thread};
 
 use anyhow::{Context, anyhow, bail};
+use report::json::create_dir;
+use report::results::{self, BenchFile, Pinning};
+use report::scenario::{self, BARE_MIO, NGINX, SERVERS, Scenario, Workload};
+use report::stats::{Measured, RunResult};
 use testkit::eventually;
 use testkit::procfs;
 
-use crate::cli::{Pinning, WrkArgs};
-use crate::plan::{self, Plan, Scenario, ServerInfo, Workload};
-use crate::results::{self, BenchFile};
+use crate::cli::WrkArgs;
+use crate::plan::{self, Plan, ServerInfo};
 use crate::server::{self, Running};
-use crate::stats::{Measured, RunResult};
-use crate::{machine, report, sockets, stop_requested, wrk};
+use crate::{machine, sockets, stop_requested, wrk};
 
 /// Where things are, found once; shared with `bench pinning`.
 pub struct Setup {
@@ -61,7 +64,7 @@ impl Setup {
             .parent()
             .map_or(PathBuf::from("target/release"), Path::to_path_buf);
         let work = env::temp_dir().join(format!("bench-{}", machine::now().replace(':', "")));
-        results::create_dir(work.join("logs"))?;
+        create_dir(work.join("logs"))?;
         for close in [false, true] {
             let path = lua(&work, close);
             fs::write(&path, wrk::lua_script(close))
@@ -87,8 +90,8 @@ impl Setup {
             println!("bench: nginx is not installed; the reference row is left out");
         }
         let mut servers = Vec::new();
-        for name in plan::SERVERS.iter().chain([&plan::NGINX, &plan::BARE_MIO]) {
-            let is_nginx = *name == plan::NGINX;
+        for name in SERVERS.iter().chain([&NGINX, &BARE_MIO]) {
+            let is_nginx = *name == NGINX;
             let missing = is_nginx && self.nginx.is_none();
             if only.is_empty() && missing || !only.is_empty() && !only.iter().any(|w| w == name) {
                 continue;
@@ -98,7 +101,7 @@ impl Setup {
                     "--only asks for nginx, which is not installed (apt-get install -y nginx-light)"
                 );
             }
-            let has_workers = !is_nginx && *name != plan::BARE_MIO && self.has_workers(name);
+            let has_workers = !is_nginx && *name != BARE_MIO && self.has_workers(name);
             servers.push(ServerInfo {
                 name: name.to_string(),
                 is_nginx,
@@ -110,11 +113,7 @@ impl Setup {
 
     /// Where a server's binary is: bare_mio is an example of multiplexingio_server.
     fn binary(&self, name: &str) -> PathBuf {
-        let dir = if name == plan::BARE_MIO {
-            "examples"
-        } else {
-            ""
-        };
+        let dir = if name == BARE_MIO { "examples" } else { "" };
         self.bin_dir.join(dir).join(name)
     }
 
@@ -329,7 +328,7 @@ fn print_plan(plan: &Plan, servers: &[ServerInfo], duration_s: u64) {
         let labels: Vec<String> = instance
             .runs
             .iter()
-            .map(|(s, v)| plan::label(*s, v))
+            .map(|(s, v)| scenario::label(*s, v))
             .collect();
         let (server, args) = (&servers[instance.server].name, instance.args.join(" "));
         println!("  {server} {args}: {}", labels.join(", "));
@@ -424,7 +423,7 @@ fn execute(
 
 /// "prefork_server c1000  41,203 req/s  p99 8.10 ms  0 errors  steal 0.4%".
 fn progress(result: &RunResult) -> String {
-    use report::{latency, rate, thousands};
+    use report::markdown::{latency, rate, thousands};
     let mut line = format!("{} {}", result.server, result.label());
     if let Some(Measured {
         report: r,
@@ -451,7 +450,8 @@ fn progress(result: &RunResult) -> String {
     }
 }
 
-/// Writes the results file and rewrites the marked sections. Only a full
+/// Builds the results file; `report` writes it and rewrites the marked
+/// sections from it. Only a full
 /// run writes into docs/ unless `--out` says otherwise: a partial or quick
 /// one writes into a copy of the docs, so that rewriting them is exercised.
 fn write_outputs(
@@ -472,7 +472,7 @@ fn write_outputs(
                 );
             }
             // A copy of the pages, without their subfolders.
-            let copy = results::create_dir(setup.work.join("docs"))?;
+            let copy = create_dir(setup.work.join("docs"))?;
             for page in fs::read_dir("docs")
                 .into_iter()
                 .flatten()
@@ -488,25 +488,26 @@ fn write_outputs(
             copy
         }
     };
-    let machine = machine::Machine::detect(Some(&setup.wrk), setup.nginx.as_deref());
-    let file = BenchFile::new(machine, args, plan.not_applicable.clone(), problems, runs);
-    let path = results::create_dir(out.join("results"))?.join(file.file_name());
-    // The tables are made from the file as written, as a later run from the
-    // file alone would make them.
-    let file = results::write_json(&path, &file)?;
-    println!("bench: wrote {}", path.display());
-    // A chapter for each of our servers measured; the reference rows
-    // (nginx, bare_mio) have none.
-    for server in plan::SERVERS
-        .iter()
-        .filter(|s| file.summaries.iter().any(|m| m.server == **s))
-    {
-        let page = out.join(format!("{server}.md"));
-        report::BENCH.update("bench", &page, &report::chapter_section(&file, server))?;
-    }
-    report::BENCH.update(
-        "bench",
-        &out.join("README.md"),
-        &report::comparison_section(&file),
-    )
+    let machine = machine::detect(Some(&setup.wrk), setup.nginx.as_deref());
+    let settings = results::Settings {
+        duration_s: args.load.duration_s(),
+        repeat: args.load.repeat(),
+        warmup_s: args.load.warmup,
+        wrk_timeout_s: wrk::TIMEOUT_S,
+        pinning: args.pin,
+        quick: args.load.quick,
+        logging_server: args.logging_server.clone(),
+        memory: results::MEMORY.to_string(),
+        cpu: results::CPU.to_string(),
+    };
+    let not_applicable = plan.not_applicable.clone();
+    let file = BenchFile::new(
+        machine::now(),
+        machine,
+        settings,
+        not_applicable,
+        problems,
+        runs,
+    );
+    report::pages::publish(&out, &file)
 }

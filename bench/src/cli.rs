@@ -5,12 +5,13 @@
 
 use std::path::PathBuf;
 
-use clap::builder::PossibleValuesParser;
-use clap::{Args, Parser, Subcommand, ValueEnum, value_parser};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand, value_parser};
 use connhold::number_in;
-use serde::{Deserialize, Serialize};
+use report::results::Pinning;
+use report::scenario::{self, Scenario};
 
-use crate::plan::{self, Scenario};
+use crate::plan;
 
 /// The measuring tools behind scripts/bench_all.sh and scripts/connections.sh.
 #[derive(Debug, Parser)]
@@ -48,7 +49,7 @@ pub enum Command {
 pub struct Load {
     /// Servers to measure, comma-separated (default: all, and nginx if installed)
     #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',',
-          value_parser = PossibleValuesParser::new(plan::SERVERS.iter().chain(&[plan::NGINX, plan::BARE_MIO])))]
+          value_parser = PossibleValuesParser::new(scenario::SERVERS.iter().chain(&[scenario::NGINX, scenario::BARE_MIO])))]
     pub only: Vec<String>,
     /// Seconds per run [default: 5, or 1 with --quick; for pinning 2, and at least 2]
     #[arg(long, value_name = "S", value_parser = value_parser!(u64).range(1..=600))]
@@ -84,18 +85,19 @@ pub struct WrkArgs {
         long = "scenario",
         value_name = "NAME[,NAME]",
         value_delimiter = ',',
-        value_enum
+        value_parser = one_of(&Scenario::ALL, scenario_value)
     )]
     pub scenarios: Vec<Scenario>,
     /// Where results and docs go (default: docs, or a temporary folder with --quick, --only or --scenario)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// none: the scheduler places wrk and the server; split: wrk on CPU 0, the server on the others (see docs/README.md)
-    #[arg(long, value_name = "none|split", value_enum, default_value_t)]
+    #[arg(long, value_name = "none|split", default_value = "none",
+          value_parser = one_of(&Pinning::ALL, |p| PossibleValue::new(p.name())))]
     pub pin: Pinning,
     /// The server of the logging pair (c10 without and with --verbose)
     #[arg(long, value_name = "NAME", default_value = plan::DEFAULT_LOGGING_SERVER,
-          value_parser = PossibleValuesParser::new(plan::SERVERS))]
+          value_parser = PossibleValuesParser::new(scenario::SERVERS))]
     pub logging_server: String,
     /// Compare wrk pinned and unpinned on c10, print the figures, write nothing (`bench pinning`)
     #[arg(long)]
@@ -119,32 +121,27 @@ impl WrkArgs {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Pinning {
-    // Let the scheduler place wrk and the server (the decision in docs/README.md).
-    #[default]
-    None,
-    // wrk (and the harness) on CPU 0, the server on every other CPU.
-    Split,
+/// A clap parser for one of report's enums (report knows nothing of clap):
+/// the names the results files use, and the value they stand for.
+fn one_of<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    value: fn(T) -> PossibleValue,
+) -> impl TypedValueParser<Value = T> {
+    let values = all.iter().map(move |&t| value(t));
+    // The name was checked against the same values: it matches one.
+    PossibleValuesParser::new(values).map(move |name| {
+        let matches = |t: &T| value(*t).matches(&name, false);
+        all.iter().copied().find(matches).unwrap_or(all[0])
+    })
 }
 
-impl Pinning {
-    pub fn name(self) -> &'static str {
-        if self == Pinning::Split {
-            "split"
-        } else {
-            "none"
-        }
-    }
-
-    /// For the docs' header.
-    pub fn describe(self) -> &'static str {
-        if self == Pinning::Split {
-            "wrk on CPU 0, server on the others"
-        } else {
-            "none (scheduler's choice)"
-        }
+/// A scenario as `--scenario` offers it: `seed` is the old name of c10.
+fn scenario_value(s: Scenario) -> PossibleValue {
+    match s {
+        Scenario::C10 => PossibleValue::new(s.name()).alias("seed").help(
+            "`wrk -t2 -c10 GET /`, the Python original's command; old results call it `seed`",
+        ),
+        _ => PossibleValue::new(s.name()),
     }
 }
 
@@ -156,7 +153,7 @@ pub struct CapacityArgs {
     pub steps: Vec<u64>,
     /// Servers to measure, comma-separated (default: all; the tables then list only these)
     #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',',
-          value_parser = PossibleValuesParser::new(plan::SERVERS))]
+          value_parser = PossibleValuesParser::new(scenario::SERVERS))]
     pub only: Vec<String>,
     /// Seconds connhold holds each step [default: 10, which is ten probes; 4 with --quick]
     #[arg(long, value_name = "S", value_parser = value_parser!(u64).range(3..=600))]
@@ -255,6 +252,21 @@ mod tests {
             parse("pinning --only nginx"),
             Ok(Command::Pinning(_))
         ));
+    }
+
+    #[test]
+    fn scenario_names_are_the_same_everywhere() {
+        // The names of the results files, and `seed` for c10.
+        for s in Scenario::ALL {
+            let Ok(Command::Wrk(o)) = parse(&format!("wrk --scenario {}", s.name())) else {
+                panic!()
+            };
+            assert_eq!(o.scenarios(), [s]);
+        }
+        let Ok(Command::Wrk(o)) = parse("wrk --scenario seed") else {
+            panic!()
+        };
+        assert_eq!(o.scenarios(), [Scenario::C10]);
     }
 
     #[test]

@@ -1,53 +1,29 @@
-//! The machine and the moment a measurement ran on, for the record.
+//! The machine and the moment a measurement ran on, read for the record
+//! (the record's type is `report::results::Machine`).
 
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+use report::results::Machine;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Machine {
-    pub cpu_model: String,
-    pub cores: usize,
-    pub kernel: String,
-    pub rustc: String,
-    pub wrk: String,
-    pub nginx: Option<String>,
-}
-
-impl Machine {
-    /// One line for the docs.
-    pub fn describe(&self) -> String {
-        let Machine {
-            cpu_model,
-            cores,
-            kernel,
-            rustc,
-            wrk,
-            ..
-        } = self;
-        format!("{cpu_model} ({cores} cores), Linux {kernel}, {rustc}, {wrk}")
-    }
-
-    /// Reads the machine; `wrk` and `nginx` are asked for their versions.
-    pub fn detect(wrk: Option<&Path>, nginx: Option<&Path>) -> Machine {
-        let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        Machine {
-            cpu_model: cpu_model(&cpuinfo),
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            kernel: Some(kernel.trim())
-                .filter(|k| !k.is_empty())
-                .unwrap_or("unknown")
-                .to_string(),
-            rustc: first_line_of(Path::new("rustc"), "--version").unwrap_or("rustc unknown".into()),
-            wrk: wrk
-                .and_then(|w| first_line_of(w, "-v"))
-                .map_or("wrk unknown".into(), |l| crate::wrk::version_line(&l)),
-            nginx: nginx.and_then(|n| first_line_of(n, "-v")),
-        }
+/// Reads the machine; `wrk` and `nginx` are asked for their versions.
+pub fn detect(wrk: Option<&Path>, nginx: Option<&Path>) -> Machine {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    Machine {
+        cpu_model: cpu_model(&cpuinfo),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        kernel: Some(kernel.trim())
+            .filter(|k| !k.is_empty())
+            .unwrap_or("unknown")
+            .to_string(),
+        rustc: first_line_of(Path::new("rustc"), "--version").unwrap_or("rustc unknown".into()),
+        wrk: wrk
+            .and_then(|w| first_line_of(w, "-v"))
+            .map_or("wrk unknown".into(), |l| crate::wrk::version_line(&l)),
+        nginx: nginx.and_then(|n| first_line_of(n, "-v")),
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! `bench wrk` (scripts/bench_all.sh, [`benchmark`]), `bench capacity`
 //! (scripts/connections.sh, [`capacity`]) and `bench pinning` ([`pinning`]).
-//! This file only dispatches: it parses the command line, raises the
+//! bench measures and builds the values of the results files; the `report`
+//! crate owns those files, writes them and makes the docs' sections from
+//! them. This file only dispatches: it parses the command line, raises the
 //! open-file limit, installs the stop-signal handler, runs the subcommand and
 //! turns its outcome into the exit status.
 
@@ -12,11 +14,8 @@ mod cli;
 mod machine;
 mod pinning;
 mod plan;
-mod report;
-mod results;
 mod server;
 mod sockets;
-mod stats;
 mod wrk;
 
 use std::process;

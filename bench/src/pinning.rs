@@ -5,11 +5,13 @@
 //! to decide the default by measurement. It prints a table for
 //! docs/README.md and writes nothing.
 
+use report::markdown::{cpu, opt, rate, row};
+use report::results::Pinning;
+use report::scenario::Scenario;
+use report::stats::{Measured, median, spread_pct};
+
 use crate::benchmark::{Setup, apply_pinning};
-use crate::cli::{Load, Pinning};
-use crate::plan::Scenario;
-use crate::report::{cpu, opt, rate, row};
-use crate::stats::{Measured, median, spread_pct};
+use crate::cli::Load;
 use crate::{server, stop_requested};
 
 pub fn run(load: &Load) -> anyhow::Result<bool> {
@@ -24,7 +26,7 @@ pub fn run(load: &Load) -> anyhow::Result<bool> {
     println!(
         "bench: pinning check: c10 on {count} server(s), {repeat} rounds of {duration} s per mode"
     );
-    let modes = [Pinning::None, Pinning::Split];
+    let modes = Pinning::ALL;
     let mut results: Vec<(&str, Pinning, Measured)> = Vec::new();
     for round in 1..=repeat {
         for (server, mode) in chosen.iter().flat_map(|s| modes.map(|m| (s, m))) {

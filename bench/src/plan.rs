@@ -1,158 +1,11 @@
-//! What gets measured: the servers, the scenarios, and the order of the runs.
+//! The order of the runs: which server starts when, with which arguments,
+//! for which scenarios; which scenarios do not apply to a server and why;
+//! and how long it all takes. The servers and the scenarios themselves are
+//! the results files' vocabulary, in `report::scenario`.
 
-use serde::{Deserialize, Serialize};
+use report::scenario::{BARE_MIO, NotApplicable, Scenario, WORKER_COUNTS};
 
 use Scenario::*;
-
-/// One workload, exposing one weakness.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Scenario {
-    /// `wrk -t2 -c10 GET /`, the Python original's command; old results call it `seed`.
-    #[default]
-    #[serde(alias = "seed")]
-    #[value(alias = "seed")]
-    C10,
-    C100,
-    C1000,
-    Close,
-    Slow,
-    Cpu,
-    Workers,
-    Logging,
-}
-
-impl Scenario {
-    pub const ALL: [Scenario; 8] = [C10, C100, C1000, Close, Slow, Cpu, Workers, Logging];
-
-    pub fn name(self) -> &'static str {
-        self.about().0
-    }
-
-    /// What wrk does in this scenario. `workers` is `slow` and `logging` is
-    /// `c10`, on differently started servers.
-    pub fn workload(self) -> Workload {
-        self.about().1
-    }
-
-    /// One line for the plan: what the scenario exposes.
-    pub fn exposes(self) -> &'static str {
-        self.about().2
-    }
-
-    fn about(self) -> (&'static str, Workload, &'static str) {
-        let get = |connections, path| Workload {
-            connections,
-            path,
-            close: false,
-        };
-        let (root, slow) = ("/", "/sleep?ms=10");
-        match self {
-            C10 => (
-                "c10",
-                get(10, root),
-                "the Python original's exact command, for comparison",
-            ),
-            C100 => ("c100", get(100, root), "many concurrent keep-alive clients"),
-            C1000 => (
-                "c1000",
-                get(1000, root),
-                "more clients than threads or processes; system limits",
-            ),
-            Close => {
-                let close = Workload {
-                    close: true,
-                    ..get(10, root)
-                };
-                (
-                    "close",
-                    close,
-                    "a new connection per request: the cost of accept/fork/spawn",
-                )
-            }
-            Slow => (
-                "slow",
-                get(100, slow),
-                "waiting on I/O (10 ms) while others wait",
-            ),
-            Cpu => (
-                "cpu",
-                get(10, "/cpu?n=200"),
-                "CPU-bound work: one core or two",
-            ),
-            Workers => (
-                "workers",
-                get(100, slow),
-                "pool size against a slow workload",
-            ),
-            Logging => (
-                "logging",
-                get(10, root),
-                "one log line per request (--verbose)",
-            ),
-        }
-    }
-}
-
-/// wrk's settings for one run, beyond its two threads (the Python
-/// original's `-t2`, and as many as this machine has cores).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Workload {
-    pub connections: u32,
-    pub path: &'static str,
-    /// Send `Connection: close` with every request.
-    pub close: bool,
-}
-
-impl Workload {
-    /// As a person would type it, for the docs and the results file.
-    pub fn describe(&self, duration_s: u64) -> String {
-        let close = if self.close {
-            " -H 'Connection: close'"
-        } else {
-            ""
-        };
-        format!(
-            "wrk -t2 -c{} -d{duration_s}s{close} GET {}",
-            self.connections, self.path
-        )
-    }
-}
-
-/// The pool sizes of the `workers` sweep (the Python original swept 1, 4, 10, 50).
-pub const WORKER_COUNTS: [u32; 4] = [1, 4, 16, 64];
-
-/// The servers in the order of the docs.
-pub const SERVERS: [&str; 9] = [
-    "simple_server",
-    "cgi_server",
-    "cgi_threading_server",
-    "prefork_server",
-    "threadpool1_server",
-    "threadpool2_server",
-    "noblocking_server",
-    "multiplexingio_server",
-    "async_server",
-];
-
-/// The production reference row.
-pub const NGINX: &str = "nginx";
-/// The second reference: multiplexingio_server's event loop with no HTTP at
-/// all (`multiplexingio_server/examples/bare_mio.rs`), a fixed answer to
-/// every request. The gap between the two is what the shared HTTP code costs.
-pub const BARE_MIO: &str = "bare_mio";
 
 /// The server the `logging` pair runs on by default: a pool of threads
 /// sharing one stderr, as in the Python original's logging lesson.
@@ -167,15 +20,6 @@ pub struct ServerInfo {
     pub has_workers: bool,
 }
 
-/// A run's name in tables and progress lines: "c1000", "workers w=16",
-/// "logging verbose". The variant is "" for plain scenarios.
-pub fn label(scenario: Scenario, variant: &str) -> String {
-    match variant {
-        "" => scenario.name().to_string(),
-        _ => format!("{} {variant}", scenario.name()),
-    }
-}
-
 /// One start of a server, the runs made against it (scenario and variant),
 /// then a stop.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,14 +29,6 @@ pub struct Instance {
     /// Arguments beyond `--host 127.0.0.1 --port 0`.
     pub args: Vec<String>,
     pub runs: Vec<(Scenario, String)>,
-}
-
-/// A scenario that does not apply to a server, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NotApplicable {
-    pub server: String,
-    pub scenario: Scenario,
-    pub reason: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -316,6 +152,8 @@ pub fn estimate_s(plan: &Plan, duration_s: u64, warmup_s: u64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use report::scenario::{NGINX, SERVERS, label};
+
     use super::*;
 
     fn servers() -> Vec<ServerInfo> {
@@ -366,22 +204,5 @@ mod tests {
             .collect();
         let expected = r#"c10 [], workers w=1 ["--workers", "1"], workers w=4 ["--workers", "4"], workers w=16 ["--workers", "16"], workers w=64 ["--workers", "64"], logging quiet [], logging verbose ["--verbose"]"#;
         assert_eq!(starts.join(", "), expected);
-    }
-
-    #[test]
-    fn scenario_names_are_the_same_everywhere() {
-        use clap::ValueEnum;
-        for s in Scenario::ALL {
-            assert_eq!(Scenario::from_str(s.name(), false), Ok(s));
-            assert_eq!(
-                serde_json::to_string(&s).unwrap(),
-                format!("\"{}\"", s.name())
-            );
-        }
-        assert_eq!(serde_json::from_str::<Scenario>("\"seed\"").unwrap(), C10);
-        assert_eq!(
-            Close.workload().describe(10),
-            "wrk -t2 -c10 -d10s -H 'Connection: close' GET /"
-        );
     }
 }

@@ -1,13 +1,13 @@
-//! Driving wrk: the Lua reporter it runs, and the line that reporter prints.
+//! Driving wrk: the Lua reporter it runs, its arguments, and reading the
+//! line that reporter prints.
 //!
 //! wrk's human output rounds and changes units ("1.27ms", "3.83k"); instead,
 //! its `done()` hook prints one line of JSON in plain integers, in the shape
 //! of [`Report`] as the results file records it, which serde reads back.
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
-
-use crate::plan::Workload;
+use report::scenario::Workload;
+use report::wrk::Report;
 
 /// wrk's own default, passed explicitly so it shows in every recorded command.
 pub const TIMEOUT_S: u64 = 2;
@@ -49,75 +49,6 @@ pub fn args(load: Workload, duration_s: u64, script: &str, url: &str) -> Vec<Str
     ["-t2", &c, &d, "--timeout", &timeout, "-s", script, url]
         .map(str::to_string)
         .to_vec()
-}
-
-/// Socket errors and bad statuses, as wrk counts them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Errors {
-    pub connect: u64,
-    pub read: u64,
-    pub write: u64,
-    /// Requests with no response within [`TIMEOUT_S`].
-    pub timeout: u64,
-    /// Responses with a status of 400 or more (wrk's "Non-2xx or 3xx").
-    #[serde(rename = "status_4xx_5xx")]
-    pub status: u64,
-    /// The sum of the above, kept in the file for whoever reads it.
-    #[serde(default)]
-    pub total: u64,
-}
-
-impl Errors {
-    /// Adds the counts of `other`, and keeps `total` their sum.
-    pub fn add(&mut self, other: &Errors) {
-        self.connect += other.connect;
-        self.read += other.read;
-        self.write += other.write;
-        self.timeout += other.timeout;
-        self.status += other.status;
-        self.total = self.connect + self.read + self.write + self.timeout + self.status;
-    }
-
-    /// "1,200 timeout, 34 read" — only the kinds that happened.
-    pub fn describe(&self) -> String {
-        let kinds = [
-            ("connect", self.connect),
-            ("read", self.read),
-            ("write", self.write),
-            ("timeout", self.timeout),
-            ("status≥400", self.status),
-        ];
-        let happened = kinds.iter().filter(|(_, n)| *n > 0);
-        let parts: Vec<String> = happened
-            .map(|(kind, n)| format!("{} {kind}", crate::report::thousands(*n)))
-            .collect();
-        if parts.is_empty() {
-            "none".to_string()
-        } else {
-            parts.join(", ")
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Latency {
-    pub p50: u64,
-    pub p90: u64,
-    pub p99: u64,
-    pub max: u64,
-}
-
-/// What one wrk run reported.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub requests: u64,
-    pub duration_us: u64,
-    pub bytes: u64,
-    /// Computed from the two above when the line is read.
-    #[serde(default)]
-    pub requests_per_s: f64,
-    pub latency_us: Latency,
-    pub errors: Errors,
 }
 
 /// Finds the reporter's line in wrk's stdout and reads it; every field must
@@ -174,28 +105,16 @@ mod tests {
     }
 
     #[test]
-    fn script_arguments_errors_and_version() {
+    fn script_arguments_and_version() {
         assert!(!lua_script(false).contains("Connection"));
         assert!(lua_script(true).contains("wrk.headers[\"Connection\"] = \"close\""));
         let a = args(
-            crate::plan::Scenario::C10.workload(),
+            report::scenario::Scenario::C10.workload(),
             5,
             "/tmp/r.lua",
             "http://127.0.0.1:1/",
         );
         assert_eq!(a[..5], ["-t2", "-c10", "-d5s", "--timeout", "2s"]);
-        let errors = Errors {
-            timeout: 1200,
-            read: 34,
-            ..Errors::default()
-        };
-        assert_eq!(
-            (
-                errors.describe().as_str(),
-                Errors::default().describe().as_str()
-            ),
-            ("34 read, 1,200 timeout", "none")
-        );
         let out = "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer\nUsage: ...";
         assert_eq!(version_line(out), "wrk debian/4.1.0-3+b2 [epoll]");
     }

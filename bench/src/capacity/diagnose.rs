@@ -3,9 +3,8 @@
 //! and the commonest failures the clients saw, each with its meaning.
 
 use connhold::kind;
-
-use super::Step;
-use crate::report::thousands;
+use report::capacity::Step;
+use report::markdown::thousands;
 
 /// What one kind of failure means, in words for the table.
 fn meaning(kind: &str) -> &'static str {

@@ -15,13 +15,16 @@ use std::{env, fs, thread};
 
 use anyhow::{Context, ensure};
 use common::limits::OpenFiles;
+use report::capacity::{Sample, ServerRun, Step};
+use report::json::create_dir;
+use report::scenario::SERVERS;
 use testkit::eventually;
 use testkit::procfs;
 
-use super::{SERVER_ARGS, Sample, ServerRun, Step, diagnose, report};
+use super::{SERVER_ARGS, diagnose};
 use crate::cli::CapacityArgs;
 use crate::server::{self, Running};
-use crate::{plan, stop_requested};
+use crate::stop_requested;
 
 /// How many times the tree is sampled while the connections are held; the
 /// largest PSS is kept.
@@ -42,10 +45,8 @@ pub fn run(args: &CapacityArgs, limit: OpenFiles) -> anyhow::Result<bool> {
         connhold.display()
     );
     // The servers' logs, kept until the run ends.
-    let logs = crate::results::create_dir(
-        env::temp_dir().join(format!("bench-capacity-{}", process::id())),
-    )?;
-    let all = plan::SERVERS.map(String::from).to_vec();
+    let logs = create_dir(env::temp_dir().join(format!("bench-capacity-{}", process::id())))?;
+    let all = SERVERS.map(String::from).to_vec();
     let servers = if args.only.is_empty() {
         all
     } else {
@@ -81,7 +82,7 @@ pub fn run(args: &CapacityArgs, limit: OpenFiles) -> anyhow::Result<bool> {
         eprintln!("bench capacity: interrupted; nothing written");
         Ok(())
     } else {
-        report::write(args, runs)
+        super::write(args, runs)
     };
     if let Err(e) = &written {
         eprintln!("bench capacity: {e:#}");

@@ -1,19 +1,11 @@
 //! The results file of `bench wrk`: every run as measured, the summaries, and
 //! the context (machine, date, settings) needed to trust them later. The
 //! docs' tables are made from this alone, so a file can be read back and its
-//! tables written again. Also the JSON writer both harnesses use.
+//! tables written again ([`crate::pages`]).
 
-use std::fs;
-use std::path::{Path, PathBuf};
-
-use anyhow::Context;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::cli::{Pinning, WrkArgs};
-use crate::machine::Machine;
-use crate::plan::NotApplicable;
+use crate::scenario::NotApplicable;
 use crate::stats::{RunResult, Summary};
 
 /// `docs/results/bench-<date>.json`.
@@ -32,26 +24,16 @@ pub struct BenchFile {
 }
 
 impl BenchFile {
+    /// The file of a finished run: the runs as measured and their summaries.
     pub fn new(
+        date: String,
         machine: Machine,
-        args: &WrkArgs,
+        settings: Settings,
         not_applicable: Vec<NotApplicable>,
         problems: Vec<String>,
         runs: Vec<RunResult>,
     ) -> BenchFile {
-        let settings = Settings {
-            duration_s: args.load.duration_s(),
-            repeat: args.load.repeat(),
-            warmup_s: args.load.warmup,
-            wrk_timeout_s: crate::wrk::TIMEOUT_S,
-            pinning: args.pin,
-            quick: args.load.quick,
-            logging_server: args.logging_server.clone(),
-            memory: MEMORY.to_string(),
-            cpu: CPU.to_string(),
-        };
         let summaries = crate::stats::summarize_all(&runs);
-        let date = crate::machine::now();
         BenchFile {
             schema: 1,
             date,
@@ -67,6 +49,32 @@ impl BenchFile {
     /// The file's name, which the docs link to: its date without colons.
     pub fn file_name(&self) -> String {
         format!("bench-{}.json", self.date.replace(':', ""))
+    }
+}
+
+/// The machine a measurement ran on, for the record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    pub cpu_model: String,
+    pub cores: usize,
+    pub kernel: String,
+    pub rustc: String,
+    pub wrk: String,
+    pub nginx: Option<String>,
+}
+
+impl Machine {
+    /// One line for the docs.
+    pub fn describe(&self) -> String {
+        let Machine {
+            cpu_model,
+            cores,
+            kernel,
+            rustc,
+            wrk,
+            ..
+        } = self;
+        format!("{cpu_model} ({cores} cores), Linux {kernel}, {rustc}, {wrk}")
     }
 }
 
@@ -89,48 +97,45 @@ pub const MEMORY: &str = "peak over samples of the sum of Pss (and of Rss) from 
 pub const CPU: &str = "utime+stime+cutime+cstime summed over the tree, after minus before \
     the run, per 1,000 completed requests";
 
-/// Creates a folder (and its parents) and returns it.
-pub fn create_dir(path: PathBuf) -> anyhow::Result<PathBuf> {
-    fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
-    Ok(path)
+/// Where wrk and the server ran. bench's command line offers the same
+/// names (`--pin none|split`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pinning {
+    /// Let the scheduler place wrk and the server (the decision in docs/README.md).
+    #[default]
+    None,
+    /// wrk (and the harness) on CPU 0, the server on every other CPU.
+    Split,
 }
 
-/// Writes `value` as indented JSON and returns what the file now says.
-/// Floats are rounded to three decimals, more than any figure here
-/// deserves, and whole ones are written as integers, as the files always
-/// had them.
-pub fn write_json<T: Serialize + DeserializeOwned>(path: &Path, value: &T) -> anyhow::Result<T> {
-    let text = serde_json::to_string_pretty(&rounded_tree(value)?)? + "\n";
-    fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    rounded(value)
-}
+impl Pinning {
+    pub const ALL: [Pinning; 2] = [Pinning::None, Pinning::Split];
 
-/// `value` as its file says it: floats to three decimals.
-pub fn rounded<T: Serialize + DeserializeOwned>(value: &T) -> anyhow::Result<T> {
-    Ok(serde_json::from_value(rounded_tree(value)?)?)
-}
-
-fn rounded_tree(value: &impl Serialize) -> anyhow::Result<Value> {
-    fn round(value: &mut Value) {
-        match value {
-            Value::Number(n) if n.is_f64() => {
-                let x = (n.as_f64().unwrap_or(0.0) * 1000.0).round() / 1000.0;
-                let whole = x.fract() == 0.0 && x.abs() < 1e15;
-                *value = if whole { (x as i64).into() } else { x.into() };
-            }
-            Value::Array(items) => items.iter_mut().for_each(round),
-            Value::Object(fields) => fields.values_mut().for_each(round),
-            _ => {}
+    pub fn name(self) -> &'static str {
+        if self == Pinning::Split {
+            "split"
+        } else {
+            "none"
         }
     }
-    let mut tree = serde_json::to_value(value)?;
-    round(&mut tree);
-    Ok(tree)
+
+    /// For the docs' header.
+    pub fn describe(self) -> &'static str {
+        if self == Pinning::Split {
+            "wrk on CPU 0, server on the others"
+        } else {
+            "none (scheduler's choice)"
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
+    use crate::json::write_json;
 
     #[test]
     fn the_committed_file_loads_and_is_written_back_as_it_was() {

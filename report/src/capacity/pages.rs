@@ -1,58 +1,31 @@
-//! The capacity results in Markdown, made from a [`ConnectionsFile`] alone:
-//! the summary table (one row per server, also each chapter's line), every
-//! step, the limits, and a chart of memory against connections held; and
-//! the writing of the results file and the pages.
+//! The pages made from `docs/results/connections.json` alone: the summary
+//! table (one row per server, also each chapter's line), every step, the
+//! limits, and a chart of memory against connections held, between the
+//! `connections` markers of `docs/connections.md` and of each chapter; and
+//! the writing of the file and those pages.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::{env, fs, process};
+use std::fs;
+use std::path::Path;
 
 use anyhow::Context;
 
-use super::{ConnectionsFile, Host, SERVER_ARGS, ServerRun, Settings, Step, run};
-use crate::cli::CapacityArgs;
-use crate::machine::{self, Machine};
-use crate::report::{CONNECTIONS, bar_chart, memory, opt, row, thousands};
-use crate::results::write_json;
+use super::{ConnectionsFile, Host, Sample, ServerRun, Settings, Step};
+use crate::json::{create_dir, write_json};
+use crate::markdown::{CONNECTIONS, bar_chart, memory, opt, row, thousands};
 
-/// Writes the results file, the section of `connections.md` and each
-/// chapter's line: in docs/, or a temporary folder with `--quick`.
-pub fn write(args: &CapacityArgs, servers: Vec<ServerRun>) -> anyhow::Result<()> {
-    let Machine {
-        cpu_model: cpu,
-        cores,
-        kernel,
-        rustc,
-        ..
-    } = Machine::detect(None, None);
-    let file = ConnectionsFile {
-        machine: Host {
-            cpu,
-            cores,
-            kernel,
-            rustc,
-            date: machine::now(),
-        },
-        settings: Settings {
-            steps: args.steps(),
-            rate: args.rate,
-            hold_s: args.hold_s(),
-            timeout_s: args.timeout,
-            per_client: args.per_client,
-            server_args: SERVER_ARGS.join(" "),
-        },
-        limits: run::read_limits(),
-        servers,
-    };
-    let out = match (&args.out, args.quick) {
-        (Some(dir), _) => dir.clone(),
-        (None, true) => env::temp_dir().join(format!("bench-capacity-quick-{}", process::id())),
-        (None, false) => PathBuf::from("docs"),
-    };
-    let json = crate::results::create_dir(out.join("results"))?.join("connections.json");
-    // The pages are made from the file as written, as a later run from the file alone would.
-    let file = write_json(&json, &file)?;
+/// Writes `file` into `out/results/` and rewrites the pages in `out` from
+/// the file as written, as a later run from the file alone would make them.
+pub fn publish(out: &Path, file: &ConnectionsFile) -> anyhow::Result<()> {
+    let json = create_dir(out.join("results"))?.join("connections.json");
+    let file = write_json(&json, file)?;
     println!("\ncapacity: wrote {}", json.display());
+    rewrite_pages(out, &file)
+}
+
+/// Rewrites the marked section of `connections.md` in `out` (a bare page
+/// when there is none yet) and the line of each chapter that is there.
+pub fn rewrite_pages(out: &Path, file: &ConnectionsFile) -> anyhow::Result<()> {
     let page = out.join("connections.md");
     if !page.exists() {
         // A first run, or a quick run in a fresh folder: a bare page.
@@ -62,7 +35,7 @@ pub fn write(args: &CapacityArgs, servers: Vec<ServerRun>) -> anyhow::Result<()>
         );
         fs::write(&page, bare).with_context(|| format!("cannot write {}", page.display()))?;
     }
-    CONNECTIONS.update("capacity", &page, &section(&file))?;
+    CONNECTIONS.update("capacity", &page, &section(file))?;
     for run in &file.servers {
         let chapter = out.join(format!("{}.md", run.server));
         if chapter.exists() {
@@ -200,7 +173,7 @@ pub fn section(file: &ConnectionsFile) -> String {
     for run in &file.servers {
         for step in &run.steps {
             let held = step.held_sample;
-            let of = |f: fn(&super::Sample) -> String| opt(held.as_ref(), f);
+            let of = |f: fn(&Sample) -> String| opt(held.as_ref(), f);
             out += &row([
                 run.server.clone(),
                 thousands(step.connections as u64),

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{self, Scenario};
+use crate::scenario::{self, Scenario};
 use crate::wrk::{Errors, Report};
 
 /// What the harness measured during one run.
@@ -44,7 +44,7 @@ pub struct RunResult {
 
 impl RunResult {
     pub fn label(&self) -> String {
-        plan::label(self.scenario, &self.variant)
+        scenario::label(self.scenario, &self.variant)
     }
 }
 
@@ -109,7 +109,7 @@ pub struct Summary {
 
 impl Summary {
     pub fn label(&self) -> String {
-        plan::label(self.scenario, &self.variant)
+        scenario::label(self.scenario, &self.variant)
     }
 
     /// Errors, failures or clients left waiting: a figure to read with care.
@@ -196,7 +196,7 @@ mod tests {
         let text = include_str!("../../docs/results/bench-2026-11-23T180123Z.json");
         let mut file: BenchFile = serde_json::from_str(text).unwrap();
         // Runs with errors (cgi_server c1000: 233 timeouts in 2 of 3) count.
-        let mut again = crate::results::rounded(&summarize_all(&file.runs)).unwrap();
+        let mut again = crate::json::rounded(&summarize_all(&file.runs)).unwrap();
         for (a, b) in again.iter_mut().zip(&file.summaries) {
             // A spread made of the file's rounded rates may differ in its last decimal.
             assert!((a.spread_pct.unwrap_or(0.0) - b.spread_pct.unwrap_or(0.0)).abs() < 0.01);
