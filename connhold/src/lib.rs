@@ -5,8 +5,6 @@
 //! capacity` runs it and reads those lines. Both sides use the types and
 //! formats defined here, so the writer and the reader cannot drift apart.
 
-use std::collections::BTreeMap;
-
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
@@ -23,17 +21,7 @@ pub mod kind {
     pub const CLOSED_BEFORE_ANSWER: &str = "closed before answering";
 }
 
-/// Failures by kind.
-pub type Counts = BTreeMap<String, u64>;
-
-/// Latency of the probes (a fresh `GET /` each), in ms; `None` when no
-/// probe was answered.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ProbeMs {
-    pub p50: Option<f64>,
-    pub p99: Option<f64>,
-    pub max: Option<f64>,
-}
+pub use report::capacity::{Counts, ProbeMs};
 
 /// What one connhold run saw: the line `connhold-result {...}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

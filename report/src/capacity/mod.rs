@@ -6,8 +6,20 @@
 
 pub mod pages;
 
-use connhold::{Counts, ProbeMs};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Failures by kind, as connhold counts them.
+pub type Counts = BTreeMap<String, u64>;
+
+/// Latency of the probes (a fresh `GET /` each), in ms; `None` when no
+/// probe was answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProbeMs {
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    pub max: Option<f64>,
+}
 
 /// Fewer connections held than this give no per-connection figure: the
 /// growth would be lost in the noise of the machine.
