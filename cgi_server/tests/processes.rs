@@ -54,7 +54,7 @@ fn wait_for_children(server: &Server, n: usize) {
 
 #[test]
 fn past_the_cap_clients_get_503() {
-    testkit::checks::past_max_connections_clients_get_503(BIN);
+    testkit::robustness::past_max_connections_clients_get_503(BIN);
 }
 
 /// Each `waitpid` walks the parent's list of children, so the parent calls

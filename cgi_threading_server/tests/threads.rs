@@ -46,5 +46,5 @@ fn each_connection_has_a_thread_of_its_own_until_it_closes() {
 
 #[test]
 fn past_the_cap_clients_get_503() {
-    testkit::checks::past_max_connections_clients_get_503(BIN);
+    testkit::robustness::past_max_connections_clients_get_503(BIN);
 }

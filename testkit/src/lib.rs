@@ -4,6 +4,8 @@
 //! - [`server`]: starting a server binary on a free port, and stopping it;
 //! - [`client`]: the raw HTTP client the checks speak through;
 //! - [`checks`]: the conformance checks, one function each;
+//! - [`robustness`]: the conformance checks about hostile or broken clients
+//!   and about a server's own failures;
 //! - [`load`]: checks for the servers that serve many connections from one
 //!   thread (the event loops);
 //! - [`pool`]: checks for the servers with a fixed pool of threads;
@@ -31,6 +33,7 @@ pub mod client;
 pub mod load;
 pub mod pool;
 pub mod procfs;
+pub mod robustness;
 pub mod seccomp;
 pub mod server;
 
@@ -84,6 +87,8 @@ macro_rules! conformance_tests {
             a_slow_request_does_not_block_others_unless_iterative,
             sigterm_stops_it_cleanly,
             sigint_stops_it_cleanly,
+        );
+        $crate::each_test!(robustness, &$target;
             half_close_closes_promptly,
             trickled_body_gets_408_but_a_slow_upload_succeeds,
             start_up_failure_exits_non_zero_with_one_line,
