@@ -175,6 +175,11 @@ impl Session {
         let mut answered = 0;
         let mut turn_began = Duration::ZERO;
         loop {
+            // A connection that failed or is done has nothing more to do,
+            // whatever output or yield it still owed.
+            if matches!(self.state, State::Closed) {
+                return Action::Close;
+            }
             if self.unsent() > 0 {
                 if self.write_deadline.is_some_and(|deadline| now >= deadline) {
                     // The client has not read a byte of its answers for a
