@@ -160,7 +160,14 @@ impl Setup {
                     .join("logs")
                     .join(format!("{}-{tag}.log", server.name));
                 (
-                    server::start_ours(&server.name, &self.binary(&server.name), args, &log, cpus),
+                    server::start_ours(
+                        &server.name,
+                        &self.binary(&server.name),
+                        args,
+                        &log,
+                        cpus,
+                        None,
+                    ),
                     log,
                 )
             }
@@ -471,21 +478,7 @@ fn write_outputs(
                     "bench: a partial run (--only/--scenario) leaves docs/ alone; pass --out docs to write there"
                 );
             }
-            // A copy of the pages, without their subfolders.
-            let copy = create_dir(setup.work.join("docs"))?;
-            for page in fs::read_dir("docs")
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-            {
-                if page.extension().is_some_and(|e| e == "md") {
-                    let to = copy.join(page.file_name().unwrap_or_default());
-                    fs::copy(&page, to)
-                        .with_context(|| format!("cannot copy {}", page.display()))?;
-                }
-            }
-            copy
+            report::json::copy_pages(Path::new("docs"), setup.work.join("docs"))?
         }
     };
     let machine = machine::detect(Some(&setup.wrk), setup.nginx.as_deref());

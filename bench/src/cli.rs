@@ -40,8 +40,31 @@ pub enum Command {
     /// pinning, on c10, alternating; prints the figures, writes nothing.
     #[command(override_usage = "scripts/bench_all.sh --measure-pinning [OPTIONS]")]
     Pinning(Load),
-    // A later `Hostile(HostileArgs)`, hostile clients against every server,
-    // takes its place here, with its module beside `capacity`.
+    /// Attacks every server with hostile clients (slowloris, slow bodies, slow
+    /// readers, pipelined floods, connection churn, running it out of
+    /// descriptors), watching a fresh client and the server meanwhile.
+    /// Writes docs/results/robustness.json, the table in docs/robustness.md
+    /// and one table in each chapter.
+    #[command(override_usage = "scripts/hostile.sh [OPTIONS]    (runs `bench hostile`)")]
+    Hostile(HostileArgs),
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct HostileArgs {
+    /// Servers to attack, comma-separated (default: all)
+    #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',',
+          value_parser = PossibleValuesParser::new(scenario::SERVERS))]
+    pub only: Vec<String>,
+    /// Attacks, comma-separated (default: all)
+    #[arg(long = "attack", value_name = "NAME[,NAME]", value_delimiter = ',',
+          value_parser = PossibleValuesParser::new(crate::hostile::ATTACKS))]
+    pub attacks: Vec<String>,
+    /// Short attacks with fewer clients; results in a temporary folder, docs untouched
+    #[arg(long)]
+    pub quick: bool,
+    /// Where results and docs go (default: docs, or a temporary folder with --quick, --only or --attack)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// The servers and the load of a wrk measurement: shared by `wrk` and `pinning`.
@@ -277,8 +300,17 @@ mod tests {
             .split('|')
             .map(|a| format!("wrk {a}"))
             .chain(capacity.split('|').map(|a| format!("capacity {a}")));
-        for args in args.chain(["hostile".to_string()]) {
+        let hostile = [
+            "hostile --attack nope",
+            "hostile --only nginx",
+            "hostile --out",
+        ];
+        for args in args.chain(hostile.map(String::from)) {
             assert!(parse(&args).is_err(), "{args}");
         }
+        let Ok(Command::Hostile(h)) = parse("hostile --quick --attack churn,slow-body") else {
+            panic!()
+        };
+        assert_eq!((h.quick, h.attacks.len()), (true, 2));
     }
 }

@@ -11,6 +11,7 @@
 mod benchmark;
 mod capacity;
 mod cli;
+mod hostile;
 mod machine;
 mod pinning;
 mod plan;
@@ -61,6 +62,7 @@ fn main() {
         }
         Command::Pinning(load) => pinning::run(&load),
         Command::Capacity(args) => capacity::run(&args, limit),
+        Command::Hostile(args) => hostile::run(&args),
     };
     if let Err(e) = &outcome {
         eprintln!("bench: {e:#}");

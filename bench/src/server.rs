@@ -92,13 +92,16 @@ pub fn tail(log: &Path, lines: usize) -> String {
     }
 }
 
-/// Starts one of the project's servers on a free port and waits until it answers.
+/// Starts one of the project's servers on a free port and waits until it
+/// answers; `open_files` caps its open-file limit, soft and hard, so that it
+/// cannot raise it.
 pub fn start_ours(
     name: &str,
     binary: &Path,
     args: &[String],
     log: &Path,
     cpus: Option<Vec<usize>>,
+    open_files: Option<u64>,
 ) -> anyhow::Result<Running> {
     let build = "build it with `cargo build --release --workspace`";
     ensure!(
@@ -107,6 +110,9 @@ pub fn start_ours(
         binary.display()
     );
     let mut cmd = command(binary, log, cpus)?;
+    if let Some(limit) = open_files {
+        testkit::server::limit_open_files(&mut cmd, limit);
+    }
     cmd.args(["--host", "127.0.0.1", "--port", "0"]).args(args);
     let child = cmd
         .spawn()

@@ -15,6 +15,27 @@ pub fn create_dir(path: PathBuf) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// A copy of the pages of `docs` (its Markdown files, not its folders) in
+/// `to`, for a run that must not touch the docs but should still exercise
+/// rewriting them.
+pub fn copy_pages(docs: &Path, to: PathBuf) -> anyhow::Result<PathBuf> {
+    let to = create_dir(to)?;
+    for page in fs::read_dir(docs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+    {
+        if let (Some(name), Some("md")) =
+            (page.file_name(), page.extension().and_then(|e| e.to_str()))
+        {
+            fs::copy(&page, to.join(name))
+                .with_context(|| format!("cannot copy {}", page.display()))?;
+        }
+    }
+    Ok(to)
+}
+
 /// Writes `value` as indented JSON and returns what the file now says.
 /// Floats are rounded to three decimals, more than any figure here
 /// deserves, and whole ones are written as integers, as the files always

@@ -14,6 +14,8 @@
 //! - [`pages`]: that file's pages: each chapter's table and the comparison page;
 //! - [`capacity`]: the results file of `bench capacity` (`connections.json`),
 //!   and in [`capacity::pages`] its page and each chapter's line;
+//! - [`robustness`]: the results file of `bench hostile` (`robustness.json`),
+//!   and in [`robustness::pages`] its page and each chapter's table;
 //! - [`json`]: writing a results file (rounded JSON), and creating folders;
 //! - [`markdown`]: number formats, table rows, Mermaid charts, and the
 //!   rewriting of a page's marked section.
@@ -23,6 +25,7 @@ pub mod json;
 pub mod markdown;
 pub mod pages;
 pub mod results;
+pub mod robustness;
 pub mod scenario;
 pub mod stats;
 pub mod wrk;

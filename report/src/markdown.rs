@@ -13,6 +13,7 @@ pub struct Markers(pub &'static str, pub &'static str);
 
 pub const BENCH: Markers = Markers("<!-- bench:start -->", "<!-- bench:end -->");
 pub const CONNECTIONS: Markers = Markers("<!-- connections:start -->", "<!-- connections:end -->");
+pub const ROBUSTNESS: Markers = Markers("<!-- robustness:start -->", "<!-- robustness:end -->");
 
 impl Markers {
     /// Replaces what lies between the markers (each present once, in that

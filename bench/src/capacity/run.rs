@@ -110,7 +110,7 @@ fn run_server(name: &str, args: &CapacityArgs, bin_dir: &Path, logs: &Path) -> S
         let log = logs.join(format!("{name}-{target}.log"));
         let server_args = SERVER_ARGS.map(String::from);
         let mut running =
-            match server::start_ours(name, &bin_dir.join(name), &server_args, &log, None) {
+            match server::start_ours(name, &bin_dir.join(name), &server_args, &log, None, None) {
                 Ok(running) => running,
                 Err(e) => {
                     run.error = Some(format!("{e:#}"));

@@ -243,7 +243,10 @@ fn an_aborted_connection_closes_even_with_work_owed() {
     // A burst long enough that the session owes a yield with answers unsent;
     // then the write fails and the caller aborts: nothing more may be asked.
     let (mut s, now) = session();
-    s.received(&b"GET /cpu?n=3000 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3), now);
+    s.received(
+        &b"GET /cpu?n=3000 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3),
+        now,
+    );
     assert!(matches!(s.next(now), Action::Write { .. }));
     s.abort();
     assert_eq!(s.next(now), Action::Close);
