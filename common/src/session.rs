@@ -73,8 +73,10 @@ const KEEP_CAPACITY: usize = 16 * 1024;
 /// answers no further request before the connection has yielded: a burst of
 /// pipelined `/cpu` requests in one packet then delays other clients by about
 /// one request's work, not the whole burst's. It is measured on the coarse
-/// clock (see [`coarse_clock`]), so a turn ends one tick after this: 1 to 4
-/// ms, depending on the kernel's tick rate.
+/// clock (see [`coarse_clock`]), which moves a tick at a time: a turn ends
+/// at the first tick that puts it past the budget, which is the next tick
+/// when ticks are longer than the budget (4 ms at the usual 250 Hz). So a
+/// turn lasts up to one tick, plus the request being answered.
 const TURN_BUDGET: Duration = Duration::from_millis(1);
 /// After this many bytes received since the connection last yielded, it
 /// yields instead of reading more: a client that pipelines cheap requests as

@@ -202,8 +202,11 @@ fn a_client_that_stops_reading_is_given_up() {
 #[test]
 fn a_pipelined_burst_yields_after_a_turn_of_work() {
     let (mut s, now) = session();
-    // Three requests of about 2 ms each (1 ms is the turn's budget).
-    let one = b"GET /cpu?n=2000 HTTP/1.1\r\nHost: x\r\n\r\n";
+    // Three requests of about 20 ms each. The budget is 1 ms on a clock that
+    // moves a tick at a time (4 ms at 250 Hz), so a turn may run up to a
+    // tick: only requests longer than a tick and the budget together yield
+    // after each one on every kernel, even on a machine a few times faster.
+    let one = b"GET /cpu?n=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
     s.received(&one.repeat(3), now);
     let mut answers_per_turn = vec![0];
     loop {
