@@ -25,9 +25,11 @@ mod time;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::process;
+use std::sync::Arc;
 use std::time::Instant;
 
 use common::cli::Spec;
+use common::turn_away::turn_away;
 use common::{Action, HttpConfig, Session, limits, listen, log};
 
 use crate::net::{TcpListener, TcpStream};
@@ -37,14 +39,23 @@ fn main() {
     // Every connection is a descriptor; the default soft limit (often 1024)
     // would cap this server long before its CPU does.
     limits::raise_fd_limit();
-    let (config, listener) = common::start(Spec::new(
-        "async_server",
-        "async/await on an executor and reactor written here, over mio",
-    ));
-    listen::announce(&config, &listener, "async/await on one thread");
+    let cap = limits::descriptor_cap();
+    let (config, listener) = common::start(
+        Spec::new(
+            "async_server",
+            "async/await on an executor and reactor written here, over mio",
+        )
+        .max_connections(cap.connections),
+    );
+    let cap = cap.or_flag(config.max_connections);
+    let model = format!(
+        "async/await on one thread, at most {} connections: {}",
+        cap.connections, cap.reason
+    );
+    listen::announce(&config, &listener, &model);
     // Returns when a stop signal arrives (`Ok(None)`; pending connections
     // are dropped), or when the event loop cannot go on.
-    match executor::block_on(serve(listener, config.http)) {
+    match executor::block_on(serve(listener, config.http, cap.connections)) {
         Ok(None) => {}
         Ok(Some(Err(err))) | Err(err) => {
             log::line(format_args!("{}: event loop failed: {err}", config.name));
@@ -56,11 +67,21 @@ fn main() {
 
 /// Accepts connections forever, each one a new task. Returns only if the
 /// listener cannot be registered with the reactor.
-async fn serve(listener: std::net::TcpListener, http: HttpConfig) -> io::Result<()> {
+async fn serve(
+    listener: std::net::TcpListener,
+    http: HttpConfig,
+    max_connections: usize,
+) -> io::Result<()> {
     let listener = TcpListener::from_std(listener)?;
+    // Each connection's task owns a clone of this, so the count of clones
+    // beyond the first is the count of connections being served.
+    let live = Arc::new(());
     loop {
         match listener.accept().await {
-            Ok((stream, peer)) => executor::spawn(handle(stream, peer, http)),
+            // Past the cap, while there are still descriptors to accept
+            // with, a client hears 503 instead of waiting in the kernel's queue.
+            Ok((stream, _)) if Arc::strong_count(&live) > max_connections => turn_away(stream),
+            Ok((stream, peer)) => executor::spawn(handle(stream, peer, http, Arc::clone(&live))),
             Err(err) => {
                 // Out of descriptors or memory: accepting again at once would
                 // fail again at once and spin, so pause new connections with
@@ -77,7 +98,11 @@ async fn serve(listener: std::net::TcpListener, http: HttpConfig) -> io::Result<
 
 /// One connection, from accept to close: the same protocol as
 /// `common::blocking::serve_connection`, with `.await` where that one blocks.
-async fn handle(stream: TcpStream, peer: SocketAddr, http: HttpConfig) {
+async fn handle(stream: std::net::TcpStream, peer: SocketAddr, http: HttpConfig, _live: Arc<()>) {
+    // epoll is out of memory: this client is dropped, the rest go on.
+    let Ok(stream) = TcpStream::from_std(stream) else {
+        return;
+    };
     let mut session = Session::new(http, peer, Instant::now());
     // One timer for every read and write deadline of this connection.
     let mut timer = Timer::new();
@@ -134,7 +159,8 @@ mod tests {
             let listener = TcpListener::from_std(std_listener).unwrap();
             let _client = std::net::TcpStream::connect(addr).unwrap();
             let (stream, peer) = listener.accept().await.unwrap();
-            std::mem::size_of_val(&handle(stream, peer, HttpConfig::default()))
+            let live = Arc::new(());
+            std::mem::size_of_val(&handle(stream, peer, HttpConfig::default(), live))
         })
         .unwrap()
         .unwrap();

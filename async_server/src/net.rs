@@ -76,15 +76,16 @@ impl TcpListener {
         })
     }
 
-    /// The next connection, non-blocking from the start.
-    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = poll_fn(|cx| {
+    /// The next connection, non-blocking from the start; not registered
+    /// with the reactor until [`TcpStream::from_std`], so that a client
+    /// turned away costs no registration.
+    pub async fn accept(&self) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+        poll_fn(|cx| {
             self.io.poll(Direction::Read, cx, |listener| {
                 common::listen::accept_nonblocking(listener)
             })
         })
-        .await?;
-        Ok((TcpStream::new(mio::net::TcpStream::from_std(stream))?, peer))
+        .await
     }
 }
 
@@ -94,9 +95,10 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    fn new(stream: mio::net::TcpStream) -> io::Result<Self> {
+    /// Takes over an accepted, non-blocking std socket and registers it.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<Self> {
         Ok(TcpStream {
-            io: Io::new(stream)?,
+            io: Io::new(mio::net::TcpStream::from_std(stream))?,
         })
     }
 

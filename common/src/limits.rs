@@ -101,13 +101,25 @@ pub fn thread_cap() -> Cap {
             "vm.max_map_count, at 4 mappings per thread with 10% to spare",
         ));
     }
-    if let Ok(files) = open_files() {
-        // A few descriptors are not connections: the listener, the signal
-        // pipe, stdio, a log file.
-        let spare = (files.soft / 4).min(64);
-        caps.push((files.soft - spare, "the open-file limit"));
-    }
+    caps.extend(descriptor_limit());
     smallest(&caps)
+}
+
+/// The cap for a server that holds every connection in one process, as the
+/// event loops do: the open-file limit, less a few descriptors that are not
+/// connections. Past it the server answers 503 while it still has a
+/// descriptor to accept with; at the limit itself `accept` fails, and new
+/// clients would wait unanswered in the kernel's queue.
+pub fn descriptor_cap() -> Cap {
+    smallest(descriptor_limit().as_slice())
+}
+
+fn descriptor_limit() -> Option<(u64, &'static str)> {
+    let files = open_files().ok()?;
+    // A few descriptors are not connections: the listener, epoll, the
+    // signal pipe, stdio, a log file.
+    let spare = (files.soft / 4).min(64);
+    Some((files.soft - spare, "the open-file limit"))
 }
 
 /// Every process and thread takes a pid and a task. Half of each system-wide

@@ -1,8 +1,8 @@
 //! The 503 turn-away: what a server says to a client it has no room for.
 //!
-//! A server that has run out of workers, queue places, threads or processes
-//! answers `503 Service Unavailable` with `Retry-After: 1` and closes, rather
-//! than leave the client waiting with no word. Every server that turns
+//! A server that has run out of workers, queue places, threads, processes or
+//! descriptors answers `503 Service Unavailable` with `Retry-After: 1` and
+//! closes, rather than leave the client waiting with no word. Every server that turns
 //! clients away does it with [`turn_away`].
 
 use std::io::{Read, Write};

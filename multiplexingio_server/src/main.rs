@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use common::cli::Spec;
 use common::io::{interrupted, would_block};
 use common::listen::{self, Waiting};
+use common::turn_away::turn_away;
 use common::{Action, Config, HttpConfig, Session, limits, log, signals};
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
@@ -50,12 +51,22 @@ fn main() {
     // Every connection is a descriptor; the default soft limit (often 1024)
     // would cap this server long before its CPU does.
     limits::raise_fd_limit();
-    let (config, listener) = common::start(Spec::new(
-        "multiplexingio_server",
-        "one thread, a readiness event loop on mio (epoll)",
-    ));
-    listen::announce(&config, &listener, "one thread, epoll event loop via mio");
-    let result = Server::new(listener, &config).and_then(|mut server| server.run());
+    let cap = limits::descriptor_cap();
+    let (config, listener) = common::start(
+        Spec::new(
+            "multiplexingio_server",
+            "one thread, a readiness event loop on mio (epoll)",
+        )
+        .max_connections(cap.connections),
+    );
+    let cap = cap.or_flag(config.max_connections);
+    let model = format!(
+        "one thread, epoll event loop via mio, at most {} connections: {}",
+        cap.connections, cap.reason
+    );
+    listen::announce(&config, &listener, &model);
+    let result =
+        Server::new(listener, &config, cap.connections).and_then(|mut server| server.run());
     if let Err(err) = result {
         log::line(format_args!("{}: event loop failed: {err}", config.name));
         process::exit(1);
@@ -72,6 +83,9 @@ struct Server {
     /// Connections that had their turn with work left: they are served
     /// again after the next `poll`, behind whatever it reports.
     yielded: Vec<usize>,
+    /// Past this many connections new clients are turned away with a 503,
+    /// while there are still descriptors to accept them with.
+    max_connections: usize,
     /// While out of descriptors: when to try accepting again.
     accept_resume: Option<Instant>,
     buf: Box<[u8]>,
@@ -80,7 +94,11 @@ struct Server {
 }
 
 impl Server {
-    fn new(listener: std::net::TcpListener, config: &Config) -> io::Result<Server> {
+    fn new(
+        listener: std::net::TcpListener,
+        config: &Config,
+        max_connections: usize,
+    ) -> io::Result<Server> {
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
         let poll = Poll::new()?;
@@ -99,6 +117,7 @@ impl Server {
             connections: Slots::default(),
             timers: BinaryHeap::new(),
             yielded: Vec::new(),
+            max_connections,
             accept_resume: None,
             buf: vec![0u8; READ_BUFFER].into_boxed_slice(),
             http: config.http,
@@ -174,6 +193,9 @@ impl Server {
         }
         loop {
             match listen::next_waiting(&self.listener, self.name) {
+                Waiting::Client(stream, _) if self.connections.live() >= self.max_connections => {
+                    turn_away(stream)
+                }
                 Waiting::Client(stream, peer) => self.open(TcpStream::from_std(stream), peer, now),
                 Waiting::Nobody => return,
                 // Out of descriptors (EMFILE) or memory. The listener stays

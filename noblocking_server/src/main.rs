@@ -25,6 +25,7 @@ use std::time::Instant;
 use common::cli::Spec;
 use common::io::{interrupted, would_block};
 use common::listen::{self, Waiting};
+use common::turn_away::turn_away;
 use common::{Action, HttpConfig, Session, limits, log, signals};
 
 /// One read buffer serves every connection: a read lands here and the
@@ -36,10 +37,15 @@ fn main() {
     // Every connection is a descriptor; the default soft limit (often 1024)
     // would cap this server long before its CPU does.
     limits::raise_fd_limit();
-    let (config, listener) = common::start(Spec::new(
-        "noblocking_server",
-        "one thread busy-polling non-blocking sockets",
-    ));
+    let cap = limits::descriptor_cap();
+    let (config, listener) = common::start(
+        Spec::new(
+            "noblocking_server",
+            "one thread busy-polling non-blocking sockets",
+        )
+        .max_connections(cap.connections),
+    );
+    let cap = cap.or_flag(config.max_connections);
     // A blocking accept would wait for the next client while every
     // connection already accepted waited for it.
     if let Err(err) = listener.set_nonblocking(true) {
@@ -49,13 +55,13 @@ fn main() {
         ));
         process::exit(1);
     }
-    listen::announce(
-        &config,
-        &listener,
-        "one thread busy-polling non-blocking sockets",
+    let model = format!(
+        "one thread busy-polling non-blocking sockets, at most {} connections: {}",
+        cap.connections, cap.reason
     );
+    listen::announce(&config, &listener, &model);
 
-    let mut acceptor = Acceptor::new(listener, config.name);
+    let mut acceptor = Acceptor::new(listener, config.name, cap.connections);
     let mut connections: Vec<Connection> = Vec::new();
     let mut buf = vec![0u8; READ_BUFFER];
     // The whole strategy: try everything, then try everything again. Nothing
@@ -123,15 +129,19 @@ impl Connection {
 struct Acceptor {
     listener: TcpListener,
     name: &'static str,
+    /// Past this many connections new clients are turned away with a 503,
+    /// while there are still descriptors to accept them with.
+    max_connections: usize,
     /// While out of descriptors: when to try again.
     resume_at: Option<Instant>,
 }
 
 impl Acceptor {
-    fn new(listener: TcpListener, name: &'static str) -> Self {
+    fn new(listener: TcpListener, name: &'static str, max_connections: usize) -> Self {
         Acceptor {
             listener,
             name,
+            max_connections,
             resume_at: None,
         }
     }
@@ -146,6 +156,9 @@ impl Acceptor {
             // The new socket is non-blocking too: a blocking read on it
             // would stall every other connection.
             match listen::next_waiting(&self.listener, self.name) {
+                Waiting::Client(stream, _) if connections.len() >= self.max_connections => {
+                    turn_away(stream)
+                }
                 Waiting::Client(stream, peer) => connections.push(Connection {
                     stream,
                     session: Session::new(*http, peer, now),

@@ -129,6 +129,15 @@ macro_rules! one_thread_tests {
         fn out_of_descriptors_neither_stops_nor_spins() {
             $crate::load::survives_running_out_of_descriptors(&$target, $max_cpu);
         }
+
+        $crate::each_test!(robustness, &$target;
+            near_the_open_file_limit_clients_get_503,
+        );
+
+        #[test]
+        fn past_max_connections_clients_get_503() {
+            $crate::robustness::past_max_connections_clients_get_503($target.bin);
+        }
     };
 }
 

@@ -138,8 +138,8 @@ pub fn a_pipelined_burst_delays_others_by_about_one_request(t: &Target) {
 
 /// Logging must never take a server down. With stderr on `/dev/full` (every
 /// write fails) and `--verbose`, requests and refusals are logged; with the
-/// open-file limit so low that accepting fails (EMFILE, which is logged
-/// too), clients queue. Afterwards the server answers again and has lost no
+/// open-file limit so low that the crowd does not fit, clients are turned
+/// away or queue while accepting fails (EMFILE, which is logged too). Afterwards the server answers again and has lost no
 /// thread.
 pub fn a_failed_log_write_does_not_stop_the_server(t: &Target) {
     let mut server = t.start_with(&["--verbose"], |command| {
@@ -218,6 +218,32 @@ pub fn the_log_escapes_control_characters(t: &Target) {
         server.stderr()
     );
     assert!(!server.stderr().contains('\u{9b}'), "{:?}", server.stderr());
+}
+
+/// For the event loops, which hold every connection in one process: started
+/// with an open-file limit of 64, a server keeps answering every new client,
+/// 200 while it has room and 503 once its connections near the limit
+/// (`limits::descriptor_cap`: 64 less 16), instead of accepting until
+/// `accept` fails and leaving the next clients unanswered in the kernel's
+/// queue.
+pub fn near_the_open_file_limit_clients_get_503(t: &Target) {
+    let server = t.start_with(&[], |command| limit_open_files(command, 64));
+    let mut held = Vec::new();
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        let mut client = server.client();
+        client.send(&get("/"));
+        statuses.push(client.response().status);
+        held.push(client);
+    }
+    let served = statuses.iter().take_while(|&&s| s == 200).count();
+    assert_eq!(served, 48, "{statuses:?}");
+    assert!(statuses[served..].iter().all(|&s| s == 503), "{statuses:?}");
+    held.truncate(10);
+    assert!(
+        eventually(Duration::from_secs(3), || server.get("/").status == 200),
+        "not served again after connections closed"
+    );
 }
 
 /// For the servers that start a process or a thread per connection: with
