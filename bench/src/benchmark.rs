@@ -26,6 +26,10 @@ use crate::plan::{self, Plan, ServerInfo};
 use crate::server::{self, Running};
 use crate::{machine, sockets, stop_requested, wrk};
 
+/// How long a run's CPU count waits, after wrk, for the server's tree to
+/// shrink back to its size before the run.
+const SETTLE_CPU: Duration = Duration::from_secs(2);
+
 /// Where things are, found once; shared with `bench pinning`.
 pub struct Setup {
     bin_dir: PathBuf,
@@ -45,16 +49,6 @@ fn find_program(name: &str, extra: &[&str]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The Lua reporter, with or without `Connection: close`.
-fn lua(work: &Path, close: bool) -> PathBuf {
-    let name = if close {
-        "report-close.lua"
-    } else {
-        "report.lua"
-    };
-    work.join(name)
-}
-
 impl Setup {
     pub fn new() -> anyhow::Result<Setup> {
         let wrk = find_program("wrk", &[])
@@ -65,9 +59,9 @@ impl Setup {
             .map_or(PathBuf::from("target/release"), Path::to_path_buf);
         let work = env::temp_dir().join(format!("bench-{}", machine::now().replace(':', "")));
         create_dir(work.join("logs"))?;
-        for close in [false, true] {
-            let path = lua(&work, close);
-            fs::write(&path, wrk::lua_script(close))
+        for load in Scenario::ALL.map(Scenario::workload) {
+            let path = work.join(wrk::lua_name(load));
+            fs::write(&path, wrk::lua_script(load))
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         let nginx = find_program("nginx", &["/usr/sbin/nginx"]);
@@ -182,7 +176,7 @@ impl Setup {
     }
 
     fn wrk(&self, workload: Workload, duration_s: u64, port: u16, output: Stdio) -> Command {
-        let script = lua(&self.work, workload.close);
+        let script = self.work.join(wrk::lua_name(workload));
         let url = format!("http://127.0.0.1:{port}{}", workload.path);
         let mut cmd = Command::new(&self.wrk);
         cmd.args(wrk::args(
@@ -220,7 +214,7 @@ impl Setup {
         workload: Workload,
         duration_s: u64,
     ) -> anyhow::Result<Measured> {
-        let ticks_before = procfs::sample_tree(running.pid, false).ticks;
+        let before = procfs::sample_tree(running.pid, false);
         let cpu_before = procfs::read_cpu_times();
         let started = Instant::now();
         let mut cmd = self.wrk(workload, duration_s, running.port, Stdio::piped());
@@ -248,9 +242,13 @@ impl Setup {
             }
             thread::sleep(Duration::from_millis(10));
         }
+        // A process or thread per connection may still be finishing when
+        // wrk exits; its CPU time belongs to this run, not to the next one.
+        let settled = || procfs::sample_tree(running.pid, false).processes <= before.processes;
+        eventually(SETTLE_CPU, settled);
         let ticks = procfs::sample_tree(running.pid, false)
             .ticks
-            .saturating_sub(ticks_before);
+            .saturating_sub(before.ticks);
         m.steal_pct = procfs::steal_percent(cpu_before, procfs::read_cpu_times());
         let output = child.wait_with_output().context("reading wrk's output")?;
         let stdout = String::from_utf8_lossy(&output.stdout);

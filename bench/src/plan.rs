@@ -52,7 +52,7 @@ impl Plan {
 /// Why a scenario is skipped for a server, or `None` if it applies.
 pub fn not_applicable(server: &ServerInfo, scenario: Scenario) -> Option<String> {
     let reason = match scenario {
-        C10 | C100 | C1000 => return None,
+        C10 | C100 | C1000 | Pipelined => return None,
         _ if server.name == BARE_MIO => {
             "bare_mio answers every request with the fixed hello and ignores Connection: close; \
              it is a yardstick for keep-alive GET / only"
@@ -174,11 +174,11 @@ mod tests {
     #[test]
     fn the_plan_has_every_run_once_per_round_and_keeps_a_server_together() {
         let plan = build(&servers(), &Scenario::ALL, 3, DEFAULT_LOGGING_SERVER);
-        // 9 servers × 6 plain scenarios, nginx × 4, 3 × 4 sweep runs, the logging pair;
+        // 9 servers × 7 plain scenarios, nginx × 5, 3 × 4 sweep runs, the logging pair;
         // 10 plain instances, 12 sweep instances, 2 logging instances.
         assert_eq!(
             (plan.rounds.len(), plan.runs(), plan.starts()),
-            (3, 3 * 72, 3 * 24)
+            (3, 3 * 82, 3 * 24)
         );
         assert!(estimate_s(&plan, 5, 1) < 40.0 * 60.0);
         let skipped: Vec<String> = plan

@@ -12,7 +12,7 @@ use crate::markdown::{
 };
 use crate::results::BenchFile;
 use crate::scenario::{SERVERS, Scenario, WORKER_COUNTS};
-use crate::stats::Summary;
+use crate::stats::{PIPELINED_LATENCY, Summary};
 
 /// Writes `file` into `out/results/` and rewrites the pages in `out` from
 /// the file as written, as a later run from the file alone would make them.
@@ -139,9 +139,13 @@ pub fn chapter_section(file: &BenchFile, server: &str) -> String {
     for s in &rows {
         let w = s.scenario.workload();
         let close = if w.close { ", close" } else { "" };
+        let pipelined = match w.pipeline {
+            0 | 1 => String::new(),
+            n => format!(", {n} per write"),
+        };
         out += &row([
             s.label(),
-            format!("c{} `{}`{close}", w.connections, w.path),
+            format!("c{} `{}`{close}{pipelined}", w.connections, w.path),
             rate_cell(s),
             opt(s.p50_us_median, latency),
             opt(s.p99_us_median, latency),
@@ -163,6 +167,9 @@ pub fn chapter_section(file: &BenchFile, server: &str) -> String {
              on other hardware.",
             rate(py)
         );
+    }
+    if rows.iter().any(|s| s.scenario.workload().pipeline > 1) {
+        let _ = writeln!(out, "\nLatency: {PIPELINED_LATENCY}.");
     }
     let skipped = file.not_applicable.iter().filter(|n| n.server == server);
     out += &list(
@@ -243,6 +250,9 @@ pub fn comparison_section(file: &BenchFile) -> String {
         out += &grid(&names, &servers, |server, i| {
             summary(server, i).map_or("n/a".to_string(), cell)
         });
+        if title == "p99 latency" && scenarios.contains(&Scenario::Pipelined) {
+            let _ = writeln!(out, "\nLatency: {PIPELINED_LATENCY}.");
+        }
     }
 
     let has_sweep = |server: &&str| {
@@ -327,7 +337,12 @@ pub fn comparison_section(file: &BenchFile) -> String {
         .map(|n| format!("{} `{}`: {}.", n.server, n.scenario.name(), n.reason));
     out += &list("Not applicable:", skipped);
 
-    for sc in [Scenario::C10, Scenario::Slow, Scenario::C1000] {
+    for sc in [
+        Scenario::C10,
+        Scenario::Slow,
+        Scenario::C1000,
+        Scenario::Pipelined,
+    ] {
         let median = |s: &str| {
             Some((
                 s.to_string(),

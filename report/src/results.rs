@@ -95,7 +95,8 @@ pub struct Settings {
 pub const MEMORY: &str = "peak over samples of the sum of Pss (and of Rss) from \
     /proc/PID/smaps_rollup over the server's process tree";
 pub const CPU: &str = "utime+stime+cutime+cstime summed over the tree, after minus before \
-    the run, per 1,000 completed requests";
+    the run, per 1,000 completed requests; after waits (2 s at most) until the tree has no \
+    more processes than before";
 
 /// Where wrk and the server ran. bench's command line offers the same
 /// names (`--pin none|split`).

@@ -17,6 +17,8 @@ pub enum Scenario {
     C10,
     C100,
     C1000,
+    /// 16 requests per write on every connection: the HTTP layer's own cost.
+    Pipelined,
     Close,
     Slow,
     Cpu,
@@ -25,7 +27,9 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [C10, C100, C1000, Close, Slow, Cpu, Workers, Logging];
+    pub const ALL: [Scenario; 9] = [
+        C10, C100, C1000, Pipelined, Close, Slow, Cpu, Workers, Logging,
+    ];
 
     pub fn name(self) -> &'static str {
         self.about().0
@@ -47,6 +51,7 @@ impl Scenario {
             connections,
             path,
             close: false,
+            pipeline: 1,
         };
         let (root, slow) = ("/", "/sleep?ms=10");
         match self {
@@ -61,6 +66,17 @@ impl Scenario {
                 get(1000, root),
                 "more clients than threads or processes; system limits",
             ),
+            Pipelined => {
+                let pipelined = Workload {
+                    pipeline: PIPELINE_DEPTH,
+                    ..get(256, root)
+                };
+                (
+                    "pipelined",
+                    pipelined,
+                    "16 requests per write: what parsing and answering cost per request",
+                )
+            }
             Close => {
                 let close = Workload {
                     close: true,
@@ -104,7 +120,16 @@ pub struct Workload {
     pub path: &'static str,
     /// Send `Connection: close` with every request.
     pub close: bool,
+    /// Requests wrk writes at once on a connection before it reads their
+    /// answers; 1 is no pipelining.
+    pub pipeline: u32,
 }
+
+/// How deep the `pipelined` scenario pipelines: 16, as TechEmpower's
+/// plaintext test does (wrk's own example, scripts/pipeline.lua in its
+/// repository, sends 3). At 16 the reads and writes are shared by sixteen
+/// requests, so what is left per request is mostly the HTTP work.
+pub const PIPELINE_DEPTH: u32 = 16;
 
 impl Workload {
     /// As a person would type it, for the docs and the results file.
@@ -114,8 +139,12 @@ impl Workload {
         } else {
             ""
         };
+        let pipeline = match self.pipeline {
+            0 | 1 => String::new(),
+            n => format!(", {n} pipelined per write"),
+        };
         format!(
-            "wrk -t2 -c{} -d{duration_s}s{close} GET {}",
+            "wrk -t2 -c{} -d{duration_s}s{close} GET {}{pipeline}",
             self.connections, self.path
         )
     }
@@ -177,6 +206,10 @@ mod tests {
         assert_eq!(
             Close.workload().describe(10),
             "wrk -t2 -c10 -d10s -H 'Connection: close' GET /"
+        );
+        assert_eq!(
+            Pipelined.workload().describe(5),
+            "wrk -t2 -c256 -d5s GET /, 16 pipelined per write"
         );
     }
 }

@@ -118,6 +118,16 @@ impl Summary {
     }
 }
 
+/// Why a pipelined run shows no latency percentiles, only the maximum. wrk
+/// times a pipelined batch as one request, then corrects for coordinated
+/// omission with synthetic samples spaced by the interval between *answers*
+/// (16 per batch here), many of them below the smallest real one, where its
+/// percentile search never looks: p99 then comes out as 0 or below p90
+/// (wg/wrk issues 236 and 354). Its maximum is a real batch's.
+pub const PIPELINED_LATENCY: &str = "wrk's latency percentiles are wrong when it pipelines \
+    (its correction for coordinated omission assumes one answer per write: wg/wrk issue 236), \
+    so the `pipelined` rows show only the maximum, the slowest batch of 16";
+
 /// Sums up the results of one server, scenario and variant.
 pub fn summarize(results: &[&RunResult]) -> Summary {
     let done: Vec<&Measured> = results
@@ -132,6 +142,11 @@ pub fn summarize(results: &[&RunResult]) -> Summary {
         errors_summed.add(&m.report.errors);
     }
     let first = results.first();
+    // wrk's percentiles are wrong when it pipelines: see `PIPELINED_LATENCY`.
+    let percentile = |f: fn(&Measured) -> f64| match first.map(|r| r.scenario.workload().pipeline) {
+        Some(2..) => None,
+        _ => median(&of(f)),
+    };
     Summary {
         server: first.map(|r| r.server.clone()).unwrap_or_default(),
         scenario: first.map_or(Scenario::C10, |r| r.scenario),
@@ -143,8 +158,8 @@ pub fn summarize(results: &[&RunResult]) -> Summary {
         requests_per_s_min: rps.iter().copied().reduce(f64::min),
         requests_per_s_max: rps.iter().copied().reduce(f64::max),
         spread_pct: spread_pct(&rps),
-        p50_us_median: median(&of(|m| m.report.latency_us.p50 as f64)),
-        p99_us_median: median(&of(|m| m.report.latency_us.p99 as f64)),
+        p50_us_median: percentile(|m| m.report.latency_us.p50 as f64),
+        p99_us_median: percentile(|m| m.report.latency_us.p99 as f64),
         max_us: done.iter().map(|m| m.report.latency_us.max).max(),
         errors_summed,
         cpu_ms_per_1k_requests_median: median(&of(|m| m.cpu_ms_per_1k.unwrap_or(f64::NAN))),
@@ -215,5 +230,17 @@ mod tests {
             .filter_map(|r| Some(r.measured?.report.requests_per_s))
             .collect();
         assert_eq!((rates.len(), s.requests_per_s_median), (2, median(&rates)));
+    }
+
+    #[test]
+    fn a_pipelined_run_keeps_its_maximum_latency_but_no_percentiles() {
+        let text = include_str!("../../docs/results/bench-2026-11-23T180123Z.json");
+        let file: BenchFile = serde_json::from_str(text).unwrap();
+        let mut run = file.runs[1].clone();
+        run.scenario = Scenario::Pipelined;
+        let s = summarize(&[&run]);
+        let max = run.measured.map(|m| m.report.latency_us.max);
+        assert_eq!((s.p50_us_median, s.p99_us_median, s.max_us), (None, None, max));
+        assert!(s.requests_per_s_median.is_some());
     }
 }
