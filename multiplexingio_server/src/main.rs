@@ -81,7 +81,8 @@ struct Server {
     /// Deadlines, nearest first: `(when, slot)`. See [`Connection::wake_by`].
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     /// Connections that had their turn with work left: they are served
-    /// again after the next `poll`, behind whatever it reports.
+    /// again after the next `poll`, behind whatever it reports. Each is in
+    /// it once at most (see [`Connection::awaits_turn`]).
     yielded: Vec<usize>,
     /// Past this many connections new clients are turned away with a 503,
     /// while there are still descriptors to accept them with.
@@ -159,6 +160,9 @@ impl Server {
             // The connections that yielded before this poll get their next
             // turn now, after those with news.
             for slot in yielded {
+                if let Some(conn) = self.connections.get_mut(slot) {
+                    conn.awaits_turn = false;
+                }
                 self.serve(slot, Instant::now());
             }
             self.expire_timers(Instant::now());
@@ -249,7 +253,11 @@ impl Server {
             Wait::Read(deadline) | Wait::Sleep(deadline) => (deadline, false),
             Wait::Write(deadline) => (deadline, true),
             Wait::Turn => {
-                self.yielded.push(slot);
+                // A connection served for an event while it waits for its
+                // turn keeps the one place it has.
+                if !mem::replace(&mut conn.awaits_turn, true) {
+                    self.yielded.push(slot);
+                }
                 return;
             }
             Wait::Done => {
@@ -347,6 +355,11 @@ struct Connection {
     readiness: Readiness,
     /// Whether epoll is watching for writability as well as readability.
     watching_writes: bool,
+    /// Whether it has a place in `Server::yielded`. Without this mark, a
+    /// client that never stops sending would be put in the line again by
+    /// every event that arrives while it waits there, get one more turn per
+    /// loop each time, and in a second or two have the loop to itself.
+    awaits_turn: bool,
     /// The deadline of this connection's live entry in the timer heap.
     timer: Option<Instant>,
 }
@@ -363,6 +376,7 @@ impl Connection {
                 ..Readiness::default()
             },
             watching_writes: false,
+            awaits_turn: false,
             timer: None,
         }
     }
@@ -521,5 +535,46 @@ impl Slots {
 
     fn live(&self) -> usize {
         self.entries.len() - self.free.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bug the mark prevents, found by `bench hostile`'s pipelined
+    /// flood: a connection that yields, then is served for an event before
+    /// its turn comes, must still have one place in the line, not two.
+    #[test]
+    fn a_connection_waits_in_line_for_its_turn_once() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = Config {
+            name: "test",
+            host: addr.ip().to_string(),
+            port: addr.port(),
+            workers: None,
+            queue: None,
+            max_connections: None,
+            http: HttpConfig::default(),
+        };
+        let mut server = Server::new(listener, &config, 10).unwrap();
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        // Ten requests of a few ms each: more work than one turn allows.
+        let request = b"GET /cpu?n=3000 HTTP/1.1\r\nHost: t\r\n\r\n";
+        client.write_all(&request.repeat(10)).unwrap();
+        server.accept_all(Instant::now());
+        assert_eq!(server.connections.live(), 1);
+        // epoll would report the bytes; say so, as `ready` does.
+        let event_arrives = |server: &mut Server| {
+            if let Some(conn) = server.connections.get_mut(0) {
+                conn.readiness.readable = true;
+            }
+            server.serve(0, Instant::now());
+        };
+        event_arrives(&mut server);
+        assert_eq!(server.yielded, [0]);
+        event_arrives(&mut server);
+        assert_eq!(server.yielded, [0]);
     }
 }
