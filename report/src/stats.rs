@@ -240,7 +240,10 @@ mod tests {
         run.scenario = Scenario::Pipelined;
         let s = summarize(&[&run]);
         let max = run.measured.map(|m| m.report.latency_us.max);
-        assert_eq!((s.p50_us_median, s.p99_us_median, s.max_us), (None, None, max));
+        assert_eq!(
+            (s.p50_us_median, s.p99_us_median, s.max_us),
+            (None, None, max)
+        );
         assert!(s.requests_per_s_median.is_some());
     }
 }
