@@ -1,21 +1,28 @@
 //! The executor: a run queue of tasks, polled one after another on this thread.
 //!
-//! A task is a boxed future plus what it takes to put it back in the queue.
-//! Its [`Waker`] is the task itself (`Arc<Task>`, through [`std::task::Wake`]):
-//! waking it sends that `Arc` down a crossbeam channel, and the loop in
-//! [`block_on`] receives it and polls the future again. When the queue is
-//! empty there is nothing to do until the outside world changes, so the loop
-//! hands over to the reactor, which sleeps in `epoll_wait`.
+//! A task is a future plus what it takes to put it back in the queue. Its
+//! [`Waker`] is the task itself (`Arc<Task>`, through [`std::task::Wake`]):
+//! waking it pushes that `Arc` onto the run queue, and the loop in
+//! [`block_on`] pops it and polls the future again. When the queue is empty
+//! there is nothing to do until the outside world changes, so the loop hands
+//! over to the reactor, which sleeps in `epoll_wait`.
 //!
 //! ```text
-//!   spawn(future) ──▶ ┌────────────┐ recv  ┌─────────────┐ Pending: waker left
+//!   spawn(future) ──▶ ┌────────────┐  pop  ┌─────────────┐ Pending: waker left
 //!                     │ run queue  │──────▶│ task.poll() │──────────▶ reactor
 //!   waker.wake()  ──▶ └────────────┘       └─────────────┘               │
 //!        ▲                                                               │
 //!        └────────────── event or deadline: reactor::turn() ─────────────┘
 //! ```
+//!
+//! Every wake in this server happens on the executor's own thread (the
+//! reactor wakes tasks, and tasks wake each other), so the run queue is a
+//! plain `VecDeque` that only this thread touches. A `Waker` may still be
+//! sent to another thread and woken there; such a wake goes through a
+//! channel and rouses the reactor (see [`Remote`]).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -39,14 +46,36 @@ struct Task {
     /// Set while the task sits in the run queue, so that several wakes before
     /// it runs (a socket event and a timer, say) queue it only once.
     queued: AtomicBool,
-    run_queue: Sender<Arc<Task>>,
+    /// The executor this task belongs to.
+    home: Arc<Remote>,
+}
+
+/// How a thread other than the executor's puts a task back in its queue.
+struct Remote {
+    tasks: Sender<Arc<Task>>,
+    /// Interrupts the reactor's `epoll_wait`, so the task runs now rather
+    /// than at the next event.
+    wake_reactor: reactor::Wakeup,
 }
 
 impl Task {
     fn schedule(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let local = RUN_QUEUE.with(|queue| match queue.borrow_mut().as_mut() {
+            // The usual case: a push, no atomic operation, no system call.
+            Some(local) if Arc::ptr_eq(&local.home, &self.home) => {
+                local.ready.push_back(Arc::clone(self));
+                true
+            }
+            _ => false,
+        });
+        if !local {
             // The channel is gone only when the executor has stopped.
-            let _ = self.run_queue.send(Arc::clone(self));
+            if self.home.tasks.send(Arc::clone(self)).is_ok() {
+                self.home.wake_reactor.wake();
+            }
         }
     }
 
@@ -54,6 +83,7 @@ impl Task {
         // Cleared before polling, so a wake that happens during the poll
         // queues the task again instead of being lost.
         self.queued.store(false, Ordering::Release);
+        crate::time::tick();
         // No allocation: the waker is this task's Arc, one more reference.
         let waker = Waker::from(Arc::clone(&self));
         let mut cx = Context::from_waker(&waker);
@@ -80,22 +110,29 @@ impl Wake for Task {
     }
 }
 
+/// The run queue of the executor running on this thread.
+struct LocalQueue {
+    home: Arc<Remote>,
+    ready: VecDeque<Arc<Task>>,
+}
+
 thread_local! {
-    /// The run queue of the executor on this thread, for [`spawn`].
-    static RUN_QUEUE: RefCell<Option<Sender<Arc<Task>>>> = const { RefCell::new(None) };
+    /// Set by [`block_on`] for as long as it runs; reached by [`spawn`] and
+    /// by every wake on this thread.
+    static RUN_QUEUE: RefCell<Option<LocalQueue>> = const { RefCell::new(None) };
 }
 
 /// Starts `future` as a new task on this thread's executor.
 ///
 /// Panics outside [`block_on`], which is a bug in the program.
 pub fn spawn(future: impl Future<Output = ()> + Send + 'static) {
-    let run_queue = RUN_QUEUE
-        .with(|queue| queue.borrow().clone())
+    let home = RUN_QUEUE
+        .with(|queue| queue.borrow().as_ref().map(|local| Arc::clone(&local.home)))
         .expect("spawn called outside executor::block_on");
     let task = Arc::new(Task {
         future: Mutex::new(Some(Box::pin(future))),
         queued: AtomicBool::new(false),
-        run_queue,
+        home,
     });
     task.schedule();
 }
@@ -122,9 +159,13 @@ pub async fn yield_now() {
 pub fn block_on<T: Send + 'static>(
     root: impl Future<Output = T> + Send + 'static,
 ) -> io::Result<Option<T>> {
-    let (run_queue, ready) = crossbeam_channel::unbounded();
     let _reactor = reactor::enter()?;
-    let _queue = InstalledQueue::new(run_queue);
+    let (tasks, from_elsewhere) = crossbeam_channel::unbounded();
+    let home = Arc::new(Remote {
+        tasks,
+        wake_reactor: reactor::wakeup()?,
+    });
+    let _queue = InstalledQueue::new(home);
     let output = Arc::new(Mutex::new(None));
     let slot = Arc::clone(&output);
     spawn(async move {
@@ -132,7 +173,7 @@ pub fn block_on<T: Send + 'static>(
         *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
     });
     loop {
-        run_ready_tasks(&ready);
+        run_ready_tasks(&from_elsewhere);
         if let Some(value) = output.lock().unwrap_or_else(PoisonError::into_inner).take() {
             return Ok(Some(value));
         }
@@ -141,7 +182,7 @@ pub fn block_on<T: Send + 'static>(
         }
         // Tasks woken while the batch ran go next, after a look at the
         // sockets that does not block; otherwise sleep until something happens.
-        let wait = if ready.is_empty() {
+        let wait = if queued() == 0 {
             None
         } else {
             Some(Duration::ZERO)
@@ -150,27 +191,51 @@ pub fn block_on<T: Send + 'static>(
     }
 }
 
+/// How many tasks wait in this thread's run queue.
+fn queued() -> usize {
+    RUN_QUEUE.with(|queue| queue.borrow().as_ref().map_or(0, |local| local.ready.len()))
+}
+
 /// Polls the tasks that are in the queue now. Tasks they wake wait for the
 /// next round, so a task that keeps waking itself cannot starve the reactor.
-fn run_ready_tasks(ready: &Receiver<Arc<Task>>) {
-    for task in ready.try_iter().take(ready.len()) {
+fn run_ready_tasks(from_elsewhere: &Receiver<Arc<Task>>) {
+    let next = || RUN_QUEUE.with(|queue| queue.borrow_mut().as_mut()?.ready.pop_front());
+    for task in from_elsewhere.try_iter() {
+        // Queued by `schedule` already: the flag is set, the push is ours.
+        RUN_QUEUE.with(|queue| {
+            if let Some(local) = queue.borrow_mut().as_mut() {
+                local.ready.push_back(task);
+            }
+        });
+    }
+    // The queue is borrowed only to pop: a task's poll pushes to it.
+    for _ in 0..queued() {
+        let Some(task) = next() else { break };
         task.run();
     }
 }
 
-/// Makes the run queue reachable from [`spawn`] until dropped.
+/// Makes the run queue reachable from [`spawn`] and wakes until dropped.
 struct InstalledQueue;
 
 impl InstalledQueue {
-    fn new(run_queue: Sender<Arc<Task>>) -> Self {
-        RUN_QUEUE.with(|queue| *queue.borrow_mut() = Some(run_queue));
+    fn new(home: Arc<Remote>) -> Self {
+        RUN_QUEUE.with(|queue| {
+            *queue.borrow_mut() = Some(LocalQueue {
+                home,
+                ready: VecDeque::new(),
+            })
+        });
         InstalledQueue
     }
 }
 
 impl Drop for InstalledQueue {
     fn drop(&mut self) {
-        RUN_QUEUE.with(|queue| queue.borrow_mut().take());
+        // Taken out first and dropped outside the borrow: dropping a task
+        // drops its future, whose sockets and timers may look for the queue.
+        let local = RUN_QUEUE.with(|queue| queue.borrow_mut().take());
+        drop(local);
     }
 }
 
@@ -236,6 +301,36 @@ mod tests {
         .unwrap();
         // Once at the start, once for both wakes together.
         assert_eq!(polls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_wake_from_another_thread_runs_the_task_at_once() {
+        let elapsed = block_on(async {
+            // Without it the reactor would sleep with no deadline at all; with
+            // it, a wake that does not rouse the reactor shows as two seconds.
+            spawn(async {
+                crate::time::sleep(Duration::from_secs(2)).await;
+            });
+            let start = std::time::Instant::now();
+            let mut sent = false;
+            poll_fn(|cx| {
+                if sent {
+                    return Poll::Ready(());
+                }
+                sent = true;
+                let waker = cx.waker().clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(20));
+                    waker.wake();
+                });
+                Poll::Pending
+            })
+            .await;
+            start.elapsed()
+        })
+        .unwrap()
+        .unwrap();
+        assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
     }
 
     #[test]

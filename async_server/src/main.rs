@@ -26,7 +26,6 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::process;
 use std::sync::Arc;
-use std::time::Instant;
 
 use common::cli::Spec;
 use common::turn_away::turn_away;
@@ -103,14 +102,15 @@ async fn handle(stream: std::net::TcpStream, peer: SocketAddr, http: HttpConfig,
     let Ok(stream) = TcpStream::from_std(stream) else {
         return;
     };
-    let mut session = Session::new(http, peer, Instant::now());
+    let mut session = Session::new(http, peer, time::now());
     // One timer for every read and write deadline of this connection.
     let mut timer = Timer::new();
     loop {
-        let now = Instant::now();
-        match session.next(now) {
+        // The clock as the executor read it when it began this poll: one
+        // reading per wake-up, not one per step (see `time::now`).
+        match session.next(time::now()) {
             Action::Read { deadline } => {
-                let read = stream.read_with(|bytes| session.received(bytes, Instant::now()));
+                let read = stream.read_with(|bytes| session.received(bytes, time::now()));
                 match timer.within(deadline, read).await {
                     Some(Ok(0)) => session.peer_closed(),
                     Some(Ok(_)) => {}

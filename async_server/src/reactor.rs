@@ -30,6 +30,8 @@ use mio::{Events, Interest, Token};
 
 /// The token of the stop-signal pipe (`common::signals::wakeup_fd`).
 const WAKEUP: Token = Token(usize::MAX);
+/// The token of [`Wakeup`]: a task woken on another thread.
+const REMOTE: Token = Token(usize::MAX - 1);
 /// Events taken from the kernel per `epoll_wait`.
 const EVENTS_PER_TURN: usize = 1024;
 
@@ -65,8 +67,6 @@ struct Source {
 /// [`Reactor::reset_timer`].
 struct TimerSlot {
     in_use: bool,
-    /// Whether anyone is waiting for this deadline.
-    armed: bool,
     deadline: Instant,
     /// The deadline of this timer's entry in the heap, if it has one.
     queued: Option<Instant>,
@@ -133,6 +133,21 @@ fn with_if_running(f: impl FnOnce(&mut Reactor)) {
     });
 }
 
+/// Interrupts the reactor's wait from any thread.
+pub struct Wakeup(mio::Waker);
+
+impl Wakeup {
+    pub fn wake(&self) {
+        // It fails only if the eventfd is gone, when the reactor is too.
+        let _ = self.0.wake();
+    }
+}
+
+/// The one [`Wakeup`] of this thread's reactor (mio allows one per `Poll`).
+pub fn wakeup() -> io::Result<Wakeup> {
+    with(|reactor| mio::Waker::new(reactor.poll.registry(), REMOTE).map(Wakeup))
+}
+
 /// Waits for events or the nearest deadline (or at most `wait`), then wakes
 /// the futures concerned.
 pub fn turn(wait: Option<Duration>) -> io::Result<()> {
@@ -178,7 +193,9 @@ impl Reactor {
         }
         for event in self.events.iter() {
             let Some(source) = self.sources.get_mut(event.token().0) else {
-                continue; // WAKEUP: nothing to wake, the executor sees the flag.
+                // WAKEUP: the executor sees the stop flag. REMOTE: it finds
+                // the task in its channel.
+                continue;
             };
             // An error or a hang-up is "ready" too: the next call reports it.
             source.hung_up |= event.is_read_closed() || event.is_error();
@@ -287,7 +304,6 @@ impl Reactor {
     pub fn new_timer(&mut self) -> usize {
         let slot = TimerSlot {
             in_use: true,
-            armed: false,
             deadline: Instant::now(),
             queued: None,
             fired: false,
@@ -317,21 +333,11 @@ impl Reactor {
         let Some(slot) = self.timers.get_mut(id) else {
             return;
         };
-        slot.armed = true;
         slot.fired = false;
         slot.deadline = deadline;
         if slot.queued.is_none_or(|queued| deadline < queued) {
             slot.queued = Some(deadline);
             self.heap.push(Reverse((deadline, id)));
-        }
-    }
-
-    /// Nobody waits for this timer any more (its race was won by I/O): let
-    /// its heap entry lapse without waking anyone.
-    pub fn disarm_timer(&mut self, id: usize) {
-        if let Some(slot) = self.timers.get_mut(id) {
-            slot.armed = false;
-            slot.waker = None;
         }
     }
 
@@ -376,9 +382,6 @@ impl Reactor {
                 continue; // Stale: superseded by an earlier entry, or dropped.
             }
             slot.queued = None;
-            if !slot.armed {
-                continue;
-            }
             if slot.deadline > now {
                 // The deadline moved later since this entry was pushed.
                 slot.queued = Some(slot.deadline);
@@ -446,10 +449,6 @@ impl TimerHandle {
 
     pub fn reset(&self, deadline: Instant) {
         with(|reactor| reactor.reset_timer(self.id, deadline));
-    }
-
-    pub fn disarm(&self) {
-        with(|reactor| reactor.disarm_timer(self.id));
     }
 
     pub fn poll(&self, cx: &Context<'_>) -> Poll<()> {
@@ -529,15 +528,12 @@ mod tests {
     }
 
     #[test]
-    fn a_disarmed_or_dropped_timer_does_not_fire() {
+    fn a_dropped_timer_does_not_fire() {
         let mut reactor = Reactor::new().unwrap();
         let now = Instant::now();
-        let disarmed = armed(&mut reactor, now + ms(5));
-        reactor.disarm_timer(disarmed);
         let dropped = armed(&mut reactor, now + ms(5));
         reactor.drop_timer(dropped);
         reactor.fire_timers(now + ms(5));
-        assert!(!reactor.timers[disarmed].fired);
         assert!(!reactor.timers[dropped].fired);
         assert!(reactor.heap.is_empty());
     }

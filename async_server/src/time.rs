@@ -6,6 +6,7 @@
 //! the deadline pass; it is never ready early, because the reactor only fires
 //! a timer once `Instant::now()` has reached its deadline.
 
+use std::cell::Cell;
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
@@ -37,25 +38,49 @@ impl Timer {
     /// Runs `future` until it finishes or `deadline` passes, whichever is
     /// first: `Some(output)`, or `None` if the deadline won.
     ///
-    /// One timer per connection serves every request on it: re-arming it for
-    /// a later deadline costs no heap push (see `Reactor::reset_timer`).
+    /// One timer per connection serves every request on it. It is armed only
+    /// when `future` has to wait: most writes, and reads whose bytes are
+    /// already there, finish on their first poll and never touch the
+    /// reactor's timers. Re-arming it for a later deadline costs no heap push
+    /// (see `Reactor::reset_timer`).
+    ///
+    /// A timer the work beat stays armed: the next wait moves its deadline
+    /// on, and should it come due first the task is polled once for nothing.
+    /// That is cheaper than disarming it after every request.
     pub async fn within<F: Future>(&mut self, deadline: Instant, future: F) -> Option<F::Output> {
-        self.handle.reset(deadline);
         let mut future = pin!(future);
-        let output = poll_fn(|cx| {
+        let mut armed = false;
+        poll_fn(|cx| {
             // The work first: if the bytes and the deadline are both there,
             // the bytes win.
             if let Poll::Ready(output) = future.as_mut().poll(cx) {
                 return Poll::Ready(Some(output));
             }
+            if !armed {
+                armed = true;
+                self.handle.reset(deadline);
+            }
             self.handle.poll(cx).map(|()| None)
         })
-        .await;
-        if output.is_some() {
-            self.handle.disarm();
-        }
-        output
+        .await
     }
+}
+
+/// The time at which the executor began polling the current task: one
+/// reading of the clock per wake-up, shared by everything the task does
+/// until it next waits. (A task that computes for long between two awaits
+/// sees it fall behind, as an event loop's `now` does within one event.)
+pub fn now() -> Instant {
+    POLL_STARTED.get()
+}
+
+/// Reads the clock for the task about to be polled (the executor calls it).
+pub fn tick() {
+    POLL_STARTED.set(Instant::now());
+}
+
+thread_local! {
+    static POLL_STARTED: Cell<Instant> = Cell::new(Instant::now());
 }
 
 impl Future for Timer {
@@ -133,6 +158,19 @@ mod tests {
         .unwrap();
         assert_eq!(output, None);
         assert!(elapsed >= Duration::from_millis(20), "{elapsed:?}");
+    }
+
+    #[test]
+    fn work_that_is_done_at_once_never_arms_the_timer() {
+        let deadline = block_on(async {
+            let mut timer = Timer::new();
+            let far = Instant::now() + Duration::from_secs(60);
+            assert_eq!(timer.within(far, async { 1 }).await, Some(1));
+            crate::reactor::with(|reactor| reactor.nearest_deadline())
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(deadline, None);
     }
 
     #[test]
