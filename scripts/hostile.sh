@@ -2,7 +2,7 @@
 # What hostile clients do to each server: slow senders, slow readers, pipelined floods,
 # connection churn, and running the server out of descriptors.
 #
-#   scripts/hostile.sh                    full run (about 35 min): docs/results/robustness.json,
+#   scripts/hostile.sh                    full run (about 20–25 min): docs/results/robustness.json,
 #                                         docs/robustness.md, one table in each chapter
 #   scripts/hostile.sh --quick            a few minutes: short attacks, fewer clients; writes only to a
 #                                         temporary folder
