@@ -18,28 +18,128 @@ pub const BACKLOG: i32 = 4096;
 /// Binds and listens on `--host`/`--port`, or exits with status 1 and one
 /// line saying why (the port is in use, the address is not this machine's).
 pub fn listen(config: &Config) -> TcpListener {
-    let fail = |why: String| -> ! {
-        log::line(format_args!(
-            "{}: cannot listen on {}:{}: {why}",
-            config.name, config.host, config.port
-        ));
-        process::exit(1);
-    };
     let addrs: Vec<SocketAddr> = match (config.host.as_str(), config.port).to_socket_addrs() {
         Ok(addrs) => addrs.collect(),
-        Err(err) => fail(err.to_string()),
+        Err(err) => cannot_listen(config, &err.to_string()),
     };
     let listener = match TcpListener::bind(&addrs[..]) {
         Ok(listener) => listener,
-        Err(err) => fail(err.to_string()),
+        Err(err) => cannot_listen(config, &err.to_string()),
     };
     // std listens with its own, smaller backlog; calling listen() again on a
     // listening socket only changes the backlog.
     // SAFETY: a valid listening socket; listen() has no memory effects.
     if unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) } != 0 {
-        fail(io::Error::last_os_error().to_string());
+        cannot_listen(config, &io::Error::last_os_error().to_string());
     }
     listener
+}
+
+/// `count` listening sockets on the same `--host`/`--port`, each with
+/// `SO_REUSEPORT`, for a server that gives each thread a socket of its own:
+/// the kernel then hands each new connection to one of them, chosen by a hash
+/// of the client's address and port. With `--port 0` the first socket gets a
+/// free port and the others join it there. Exits like [`listen`].
+pub fn listen_shared(config: &Config, count: usize) -> Vec<TcpListener> {
+    let first = bind_shared(config, resolve(config));
+    let addr = match local_addr(&first) {
+        Ok(addr) => addr,
+        Err(err) => cannot_listen(config, &err.to_string()),
+    };
+    let mut listeners = vec![first];
+    while listeners.len() < count {
+        listeners.push(bind_shared(config, addr));
+    }
+    listeners
+}
+
+fn cannot_listen(config: &Config, why: &str) -> ! {
+    log::line(format_args!(
+        "{}: cannot listen on {}:{}: {why}",
+        config.name, config.host, config.port
+    ));
+    process::exit(1);
+}
+
+/// The first address `--host`/`--port` resolves to.
+fn resolve(config: &Config) -> SocketAddr {
+    match (config.host.as_str(), config.port).to_socket_addrs() {
+        Ok(mut addrs) => match addrs.next() {
+            Some(addr) => addr,
+            None => cannot_listen(config, "the host has no address"),
+        },
+        Err(err) => cannot_listen(config, &err.to_string()),
+    }
+}
+
+/// socket, SO_REUSEADDR (as std sets it) and SO_REUSEPORT, bind, listen
+/// with [`BACKLOG`]: std's `TcpListener::bind` cannot set an option between
+/// creating the socket and binding it, which SO_REUSEPORT needs.
+fn bind_shared(config: &Config, addr: SocketAddr) -> TcpListener {
+    let fail = |call: &str| -> ! {
+        cannot_listen(config, &format!("{call}: {}", io::Error::last_os_error()))
+    };
+    let (storage, len) = std_to_sockaddr(addr);
+    let family = i32::from(storage.ss_family);
+    // SAFETY: socket(2) has no memory effects; the descriptor is owned by
+    // the TcpListener made from it at once, which closes it on every path.
+    let fd = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        fail("socket");
+    }
+    // SAFETY: a new socket that nothing else owns.
+    let listener = unsafe { TcpListener::from_raw_fd(fd) };
+    let one: libc::c_int = 1;
+    for option in [libc::SO_REUSEADDR, libc::SO_REUSEPORT] {
+        // SAFETY: the option value is a live c_int of the size given.
+        let set = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                option,
+                (&raw const one).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if set != 0 {
+            fail("setsockopt");
+        }
+    }
+    // SAFETY: storage holds a sockaddr of `len` bytes for this family.
+    if unsafe { libc::bind(fd, (&raw const storage).cast(), len) } != 0 {
+        fail("bind");
+    }
+    // SAFETY: a bound socket; listen() has no memory effects.
+    if unsafe { libc::listen(fd, BACKLOG) } != 0 {
+        fail("listen");
+    }
+    listener
+}
+
+fn std_to_sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; all zeroes is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(v4) => {
+            // SAFETY: sockaddr_storage is large enough and aligned for any sockaddr.
+            let sin = unsafe { &mut *(&raw mut storage).cast::<libc::sockaddr_in>() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = v4.port().to_be();
+            sin.sin_addr.s_addr = u32::from(*v4.ip()).to_be();
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(v6) => {
+            // SAFETY: as above.
+            let sin6 = unsafe { &mut *(&raw mut storage).cast::<libc::sockaddr_in6>() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = v6.port().to_be();
+            sin6.sin6_addr.s6_addr = v6.ip().octets();
+            sin6.sin6_flowinfo = v6.flowinfo();
+            sin6.sin6_scope_id = v6.scope_id();
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
 }
 
 /// Prints the start-up line and flushes it, so that scripts and tests can
@@ -228,6 +328,24 @@ mod tests {
             local_addr(&listener).unwrap(),
             listener.local_addr().unwrap()
         );
+    }
+
+    #[test]
+    fn shared_listeners_share_one_port() {
+        let config = Config {
+            name: "test",
+            host: "127.0.0.1".into(),
+            port: 0,
+            workers: None,
+            queue: None,
+            max_connections: None,
+            http: crate::HttpConfig::default(),
+        };
+        let listeners = listen_shared(&config, 3);
+        let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
+        assert_ne!(addrs[0].port(), 0);
+        assert!(addrs.iter().all(|addr| *addr == addrs[0]), "{addrs:?}");
+        TcpStream::connect(addrs[0]).unwrap();
     }
 
     #[test]
