@@ -51,4 +51,3 @@ fn main() {
         process::exit(1);
     }
 }
-

@@ -49,10 +49,11 @@ fn main() {
     let first = listeners[0].try_clone();
     let mut loops = Vec::with_capacity(workers);
     for (i, listener) in listeners.into_iter().enumerate() {
-        let config = config.clone();
+        let loop_config = config.clone();
         let spawned = thread::Builder::new()
             .name(format!("loop {i}"))
             .spawn(move || {
+                let config = loop_config;
                 let result =
                     Server::new(listener, &config, per_loop).and_then(|mut server| server.run());
                 // The first loop to fail says why and ends the process; one
@@ -60,7 +61,10 @@ fn main() {
                 static FAILED: AtomicBool = AtomicBool::new(false);
                 if let Err(err) = result {
                     if !FAILED.swap(true, Ordering::SeqCst) {
-                        log::line(format_args!("{}: event loop {i} failed: {err}", config.name));
+                        log::line(format_args!(
+                            "{}: event loop {i} failed: {err}",
+                            config.name
+                        ));
                         std::process::exit(1);
                     }
                 }
@@ -68,7 +72,10 @@ fn main() {
         match spawned {
             Ok(handle) => loops.push(handle),
             Err(err) => {
-                log::line(format_args!("{}: cannot start loop {i}: {err}", config.name));
+                log::line(format_args!(
+                    "{}: cannot start loop {i}: {err}",
+                    config.name
+                ));
                 std::process::exit(1);
             }
         }
