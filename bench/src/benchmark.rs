@@ -446,8 +446,13 @@ fn progress(result: &RunResult) -> String {
         } else {
             format!("  {} waiting", thousands(*waiting))
         };
-        let (rps, p99) = (rate(r.requests_per_s), latency(r.latency_us.p99 as f64));
-        line += &format!("  {rps} req/s  p99 {p99}  {errors}{waiting}  steal {steal_pct:.1}%");
+        // wrk's percentiles are wrong when it pipelines (`stats::PIPELINED_LATENCY`).
+        let slowest = match result.scenario.workload().pipeline {
+            2.. => format!("max {}", latency(r.latency_us.max as f64)),
+            _ => format!("p99 {}", latency(r.latency_us.p99 as f64)),
+        };
+        let rps = rate(r.requests_per_s);
+        line += &format!("  {rps} req/s  {slowest}  {errors}{waiting}  steal {steal_pct:.1}%");
     }
     match &result.failure {
         Some(failure) => format!("{line}  FAILED: {failure}"),

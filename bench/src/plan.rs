@@ -157,7 +157,13 @@ mod tests {
     use super::*;
 
     fn servers() -> Vec<ServerInfo> {
-        let pools = ["prefork_server", "threadpool1_server", "threadpool2_server"];
+        // Every server whose --help lists --workers (percore_server's are its loops).
+        let pools = [
+            "prefork_server",
+            "threadpool1_server",
+            "threadpool2_server",
+            "percore_server",
+        ];
         let ours = SERVERS.map(|s| ServerInfo {
             name: s.into(),
             is_nginx: false,
@@ -174,11 +180,11 @@ mod tests {
     #[test]
     fn the_plan_has_every_run_once_per_round_and_keeps_a_server_together() {
         let plan = build(&servers(), &Scenario::ALL, 3, DEFAULT_LOGGING_SERVER);
-        // 9 servers × 7 plain scenarios, nginx × 5, 3 × 4 sweep runs, the logging pair;
-        // 10 plain instances, 12 sweep instances, 2 logging instances.
+        // 10 servers × 7 plain scenarios, nginx × 5, 4 × 4 sweep runs, the logging pair;
+        // 11 plain instances, 16 sweep instances, 2 logging instances.
         assert_eq!(
             (plan.rounds.len(), plan.runs(), plan.starts()),
-            (3, 3 * 82, 3 * 24)
+            (3, 3 * 93, 3 * 29)
         );
         assert!(estimate_s(&plan, 5, 1) < 40.0 * 60.0);
         let skipped: Vec<String> = plan
