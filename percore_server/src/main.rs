@@ -17,11 +17,14 @@
 //! hash, not a measure of load: a loop that drew the slow or busy clients
 //! keeps them while another idles, and a connection never moves.
 
+use std::fmt;
+use std::os::fd::AsRawFd;
+use std::process;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use common::cli::Spec;
-use common::{limits, listen, log, signals};
+use common::{Config, limits, listen, log, signals};
 use multiplexingio_server::Server;
 
 fn main() {
@@ -34,7 +37,7 @@ fn main() {
     )
     .workers(cores)
     .max_connections(cap.connections);
-    let config = common::Config::from_args(spec);
+    let config = Config::from_args(spec);
     let workers = config.workers.expect("the spec declares --workers");
     // One socket per loop, all on one port: the kernel spreads the clients.
     let listeners = listen::listen_shared(&config, workers);
@@ -46,46 +49,51 @@ fn main() {
         "{workers} event loops, one per listening socket (SO_REUSEPORT), at most {per_loop} connections each: {}",
         cap.reason
     );
-    let first = listeners[0].try_clone();
+    // For the start-up line: the loops own the sockets from here on, and
+    // loop 0 keeps this one open for as long as the server runs.
+    let first_listener = listeners[0].as_raw_fd();
+    // Each loop's epoll set is made here, so that a failure is a failure to
+    // start: one line and status 1, before any loop serves anyone.
+    let mut servers = Vec::with_capacity(workers);
+    for listener in listeners {
+        match Server::new(listener, &config, per_loop) {
+            Ok(server) => servers.push(server),
+            Err(err) => fail(&config, format_args!("cannot start an event loop: {err}")),
+        }
+    }
     let mut loops = Vec::with_capacity(workers);
-    for (i, listener) in listeners.into_iter().enumerate() {
-        let loop_config = config.clone();
+    for (i, mut server) in servers.into_iter().enumerate() {
+        let name = config.name;
         let spawned = thread::Builder::new()
             .name(format!("loop {i}"))
             .spawn(move || {
-                let config = loop_config;
-                let result =
-                    Server::new(listener, &config, per_loop).and_then(|mut server| server.run());
-                // The first loop to fail says why and ends the process; one
-                // line, even if another fails at the same moment.
-                static FAILED: AtomicBool = AtomicBool::new(false);
-                if let Err(err) = result {
-                    if !FAILED.swap(true, Ordering::SeqCst) {
-                        log::line(format_args!(
-                            "{}: event loop {i} failed: {err}",
-                            config.name
-                        ));
-                        std::process::exit(1);
-                    }
+                // Returns when a stop signal arrives, or if epoll fails.
+                if let Err(err) = server.run() {
+                    fail_once(name, format_args!("event loop {i} failed: {err}"));
                 }
             });
         match spawned {
             Ok(handle) => loops.push(handle),
-            Err(err) => {
-                log::line(format_args!(
-                    "{}: cannot start loop {i}: {err}",
-                    config.name
-                ));
-                std::process::exit(1);
-            }
+            Err(err) => fail(&config, format_args!("cannot start loop {i}: {err}")),
         }
     }
-    // Every loop is running: ready to serve.
-    if let Ok(first) = first {
-        listen::announce(&config, &first, &model);
-    }
-    // Each loop returns when a stop signal arrives.
+    listen::announce(&config, &first_listener, &model);
     for handle in loops {
         let _ = handle.join();
+    }
+}
+
+fn fail(config: &Config, why: fmt::Arguments) -> ! {
+    log::line(format_args!("{}: {why}", config.name));
+    process::exit(1);
+}
+
+/// The first loop to fail says why and ends the process; one line, even if
+/// another fails at the same moment (the others wait for the exit).
+fn fail_once(name: &str, why: fmt::Arguments) {
+    static FAILED: AtomicBool = AtomicBool::new(false);
+    if !FAILED.swap(true, Ordering::SeqCst) {
+        log::line(format_args!("{name}: {why}"));
+        process::exit(1);
     }
 }
