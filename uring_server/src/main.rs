@@ -38,7 +38,7 @@ use std::mem;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::process;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::cli::Spec;
 use common::io::interrupted;
@@ -66,11 +66,8 @@ fn main() {
     limits::raise_fd_limit();
     let cap = limits::descriptor_cap();
     let (config, listener) = common::start(
-        Spec::new(
-            "uring_server",
-            "one thread, a completion loop on io_uring",
-        )
-        .max_connections(cap.connections),
+        Spec::new("uring_server", "one thread, a completion loop on io_uring")
+            .max_connections(cap.connections),
     );
     let cap = cap.or_flag(config.max_connections);
     // The ring is made before the start-up line: a kernel that refuses
@@ -79,7 +76,10 @@ fn main() {
     let mut server = match Server::new(listener, &config, cap.connections) {
         Ok(server) => server,
         Err(err) => {
-            log::line(format_args!("{}: cannot set up io_uring: {err}", config.name));
+            log::line(format_args!(
+                "{}: cannot set up io_uring: {err}",
+                config.name
+            ));
             process::exit(1);
         }
     };
@@ -434,20 +434,22 @@ impl Server {
             conn.tag = ring::next_tag(&mut self.next_tag);
             let fd = Fd(conn.stream.as_raw_fd());
             let entry = match op {
-                Op::Recv => opcode::Recv::new(
-                    fd,
-                    std::ptr::null_mut(),
-                    self.buffers.buffer_size() as u32,
-                )
-                .buf_group(self.buffers.group())
-                .build()
-                .flags(squeue::Flags::BUFFER_SELECT),
+                Op::Recv => {
+                    opcode::Recv::new(fd, std::ptr::null_mut(), self.buffers.buffer_size() as u32)
+                        .buf_group(self.buffers.group())
+                        .build()
+                        .flags(squeue::Flags::BUFFER_SELECT)
+                }
                 _ => {
                     let output = conn.session.output();
                     opcode::Send::new(fd, output.as_ptr(), output.len() as u32).build()
                 }
             };
-            let kind = if op == Op::Recv { Kind::Recv } else { Kind::Send };
+            let kind = if op == Op::Recv {
+                Kind::Recv
+            } else {
+                Kind::Send
+            };
             let entry = entry.user_data(Token::new(kind, slot, conn.tag).pack());
             // SAFETY: a receive points only into the buffer ring, which
             // outlives the IoUring (see `Server`). A send points into the
@@ -495,7 +497,11 @@ impl Server {
                 // the session sees its deadline has passed. The cancel's
                 // own completion says nothing the loop needs.
                 conn.cancelling = true;
-                let kind = if conn.op == Op::Recv { Kind::Recv } else { Kind::Send };
+                let kind = if conn.op == Op::Recv {
+                    Kind::Recv
+                } else {
+                    Kind::Send
+                };
                 let target = Token::new(kind, slot, conn.tag).pack();
                 let cancel = opcode::AsyncCancel::new(target)
                     .build()
