@@ -180,11 +180,11 @@ mod tests {
     #[test]
     fn the_plan_has_every_run_once_per_round_and_keeps_a_server_together() {
         let plan = build(&servers(), &Scenario::ALL, 3, DEFAULT_LOGGING_SERVER);
-        // 10 servers × 7 plain scenarios, nginx × 5, 4 × 4 sweep runs, the logging pair;
-        // 11 plain instances, 16 sweep instances, 2 logging instances.
+        // 11 servers × 7 plain scenarios, nginx × 5, 4 × 4 sweep runs, the logging pair;
+        // 12 plain instances, 16 sweep instances, 2 logging instances.
         assert_eq!(
             (plan.rounds.len(), plan.runs(), plan.starts()),
-            (3, 3 * 93, 3 * 29)
+            (3, 3 * 100, 3 * 30)
         );
         assert!(estimate_s(&plan, 5, 1) < 40.0 * 60.0);
         let skipped: Vec<String> = plan

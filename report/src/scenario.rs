@@ -154,7 +154,7 @@ impl Workload {
 pub const WORKER_COUNTS: [u32; 4] = [1, 4, 16, 64];
 
 /// The servers in the order of the docs.
-pub const SERVERS: [&str; 10] = [
+pub const SERVERS: [&str; 11] = [
     "simple_server",
     "cgi_server",
     "cgi_threading_server",
@@ -165,6 +165,7 @@ pub const SERVERS: [&str; 10] = [
     "multiplexingio_server",
     "async_server",
     "percore_server",
+    "uring_server",
 ];
 
 /// The production reference row.
