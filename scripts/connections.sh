@@ -4,7 +4,7 @@
 #   scripts/connections.sh                 full run (~10 min): docs/results/connections.json,
 #                                          docs/connections.md, one line in each chapter
 #   scripts/connections.sh --quick         ~2 min smoke test; writes only to a temporary folder
-#   scripts/connections.sh --only async_server --steps 1000,19000
+#   scripts/connections.sh --only async_server --steps 1000,19000   (a partial run: a temporary folder)
 #   scripts/connections.sh --help          every option
 #
 # This script does the set-up (the open-file limit, a release build) and then

@@ -197,7 +197,7 @@ pub struct CapacityArgs {
     /// Steps 200,1000, 4 s holds, results in a temporary folder, docs untouched
     #[arg(long)]
     pub quick: bool,
-    /// Where results and docs go (default: docs, or a temporary folder with --quick)
+    /// Where results and docs go (default: docs, or a temporary folder with --quick, --only or --steps)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

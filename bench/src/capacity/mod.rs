@@ -21,10 +21,11 @@ mod run;
 pub use run::run;
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process;
 
 use report::capacity::{ConnectionsFile, Host, ServerRun, Settings};
+use report::json::copy_pages;
 
 use crate::cli::CapacityArgs;
 use crate::machine;
@@ -55,10 +56,16 @@ pub fn write(args: &CapacityArgs, servers: Vec<ServerRun>) -> anyhow::Result<()>
         limits: run::read_limits(),
         servers,
     };
-    let out = match (&args.out, args.quick) {
-        (Some(dir), _) => dir.clone(),
-        (None, true) => env::temp_dir().join(format!("bench-capacity-quick-{}", process::id())),
-        (None, false) => PathBuf::from("docs"),
+    // Only a full run of every server writes into docs/, unless --out says
+    // otherwise: a partial one would replace the whole table with its rows.
+    let partial = args.quick || !args.only.is_empty() || !args.steps.is_empty();
+    let out = match &args.out {
+        Some(dir) => dir.clone(),
+        None if !partial => PathBuf::from("docs"),
+        None => {
+            let copy = env::temp_dir().join(format!("bench-capacity-{}-docs", process::id()));
+            copy_pages(Path::new("docs"), copy)?
+        }
     };
     report::capacity::pages::publish(&out, &file)
 }
