@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks every server with wrk and writes the numbers into the docs.
 #
-#   scripts/bench_all.sh                  full run (~25 min): docs/results/*.json, docs/*.md tables
+#   scripts/bench_all.sh                  full run (~30 min): docs/results/*.json, docs/*.md tables
 #   scripts/bench_all.sh --quick          ~3 min smoke test; writes only to a temporary folder
 #   scripts/bench_all.sh --duration 10    the Python original's exact `wrk -t2 -c10 -d10s`
 #   scripts/bench_all.sh --help           every option
