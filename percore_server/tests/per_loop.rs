@@ -3,9 +3,7 @@
 //! without spinning), with exactly one thread per loop, and a cap on
 //! connections that each loop holds its own part of.
 
-use std::process::{Command, Stdio};
-
-use testkit::seccomp::{self, Fail};
+use testkit::seccomp::Fail;
 use testkit::{Model, Server, Target, get};
 
 const BIN: &str = env!("CARGO_BIN_EXE_percore_server");
@@ -57,24 +55,16 @@ fn each_loop_holds_its_part_of_the_cap() {
 /// there is a failure to start: status 1, one line, no start-up line.
 #[test]
 fn a_listener_that_cannot_be_registered_stops_the_start_with_status_1() {
-    let mut command = Command::new(BIN);
-    command
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
     // epoll_ctl(ADD) of the first listener (descriptor 3) fails with ENOMEM.
     let fail = Fail::CallWithArg {
         call: libc::SYS_epoll_ctl,
         arg: 2,
         value: 3,
     };
-    seccomp::fail(&mut command, fail, libc::ENOMEM);
-    let output = command.output().expect("run");
-    let log = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{log}");
-    assert!(output.stdout.is_empty(), "{:?}", output.stdout);
-    assert!(
-        log.lines().count() == 1 && log.contains("Cannot allocate memory"),
-        "{log:?}"
+    testkit::load::refused_start_exits_with_one_line(
+        BIN,
+        fail,
+        libc::ENOMEM,
+        "Cannot allocate memory",
     );
 }

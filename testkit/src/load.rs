@@ -11,6 +11,7 @@
 //! ```
 
 use std::fs;
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ use crate::client::{Client, get};
 use crate::eventually;
 use crate::procfs;
 use crate::seccomp::{self, Fail};
-use crate::server::Target;
+use crate::server::{Server, Target};
 
 /// A hundred connections each ask for `/sleep?ms=200` at once; all answers
 /// must arrive within 2 s. Served one after another they would take 20 s,
@@ -79,7 +80,20 @@ pub fn survives_running_out_of_descriptors(t: &Target, max_cpu: Option<f64>) {
     let pid = server.pid();
     let held = fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count()) as u64;
     set_fd_limit(pid, held + SPARE);
-    let crowd: Vec<Client> = (0..2 * SPARE).map(|_| server.client()).collect();
+    out_of_descriptors_it_pauses_then_serves(&server, 2 * SPARE as usize, max_cpu);
+}
+
+/// The second half of [`survives_running_out_of_descriptors`], for a server
+/// whose open-file limit is already low: `clients` connect, more than it has
+/// descriptors for; it must log the failed accept, use at most `max_cpu` of a
+/// core meanwhile (if given), and serve again once they leave.
+pub fn out_of_descriptors_it_pauses_then_serves(
+    server: &Server,
+    clients: usize,
+    max_cpu: Option<f64>,
+) {
+    let pid = server.pid();
+    let crowd: Vec<Client> = (0..clients).map(|_| server.client()).collect();
     thread::sleep(Duration::from_millis(300));
     let before = cpu_ticks(pid);
     let start = Instant::now();
@@ -101,6 +115,23 @@ pub fn survives_running_out_of_descriptors(t: &Target, max_cpu: Option<f64>) {
     }
     drop(crowd);
     assert_eq!(server.get("/").status, 200);
+}
+
+/// A server whose start is made to fail (`fail` returns `errno`, through a
+/// seccomp filter) before it serves: status 1, no start-up line, and one log
+/// line that contains `says`.
+pub fn refused_start_exits_with_one_line(bin: &str, fail: Fail, errno: i32, says: &str) {
+    let mut command = Command::new(bin);
+    command
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    seccomp::fail(&mut command, fail, errno);
+    let output = command.output().expect("run");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{log}");
+    assert!(output.stdout.is_empty(), "{:?}", output.stdout);
+    assert!(log.lines().count() == 1 && log.contains(says), "{log:?}");
 }
 
 fn set_fd_limit(pid: u32, limit: u64) {

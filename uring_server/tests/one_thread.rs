@@ -4,13 +4,9 @@
 //! would use a whole core; pausing uses almost none), and say so when the
 //! ring cannot be made.
 
-use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
-
-use testkit::seccomp::{self, Fail};
+use testkit::seccomp::Fail;
 use testkit::server::limit_open_files;
-use testkit::{Client, Model, Target, procfs};
+use testkit::{Model, Target};
 
 const BIN: &str = env!("CARGO_BIN_EXE_uring_server");
 const TARGET: Target = Target::new(BIN, Model::Concurrent);
@@ -43,28 +39,7 @@ fn out_of_descriptors_neither_stops_nor_spins() {
     let server = TARGET.start_with(&["--max-connections", "1000"], |command| {
         limit_open_files(command, 32)
     });
-    let pid = server.pid();
-    let crowd: Vec<Client> = (0..40).map(|_| server.client()).collect();
-    thread::sleep(Duration::from_millis(300));
-    let ticks = || procfs::read_stat(pid).map_or(0, |s| s.utime + s.stime);
-    let before = ticks();
-    let start = Instant::now();
-    thread::sleep(Duration::from_secs(1));
-    let used = (ticks() - before) as f64
-        / procfs::ticks_per_second() as f64
-        / start.elapsed().as_secs_f64();
-    assert!(
-        server.stderr().contains("accept failed"),
-        "the server never ran out of descriptors; stderr: {}",
-        server.stderr()
-    );
-    assert!(
-        used <= 0.3,
-        "used {:.0}% of a CPU while out of descriptors",
-        used * 100.0
-    );
-    drop(crowd);
-    assert_eq!(server.get("/").status, 200);
+    testkit::load::out_of_descriptors_it_pauses_then_serves(&server, 40, Some(0.3));
 }
 
 /// A kernel without io_uring (before 5.1, or a sandbox whose seccomp filter
@@ -73,19 +48,10 @@ fn out_of_descriptors_neither_stops_nor_spins() {
 /// start-up line.
 #[test]
 fn a_kernel_that_refuses_io_uring_stops_the_start_with_status_1() {
-    let mut command = Command::new(BIN);
-    command
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let fail = Fail::Calls(&[libc::SYS_io_uring_setup]);
-    seccomp::fail(&mut command, fail, libc::ENOSYS);
-    let output = command.output().expect("run");
-    let log = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{log}");
-    assert!(output.stdout.is_empty(), "{:?}", output.stdout);
-    assert!(
-        log.lines().count() == 1 && log.contains("Function not implemented"),
-        "{log:?}"
+    testkit::load::refused_start_exits_with_one_line(
+        BIN,
+        Fail::Calls(&[libc::SYS_io_uring_setup]),
+        libc::ENOSYS,
+        "Function not implemented",
     );
 }
