@@ -20,12 +20,8 @@ mod run;
 
 pub use run::run;
 
-use std::env;
-use std::path::{Path, PathBuf};
-use std::process;
-
 use report::capacity::{ConnectionsFile, Host, ServerRun, Settings};
-use report::json::copy_pages;
+use report::json::pages_dir;
 
 use crate::cli::CapacityArgs;
 use crate::machine;
@@ -59,13 +55,6 @@ pub fn write(args: &CapacityArgs, servers: Vec<ServerRun>) -> anyhow::Result<()>
     // Only a full run of every server writes into docs/, unless --out says
     // otherwise: a partial one would replace the whole table with its rows.
     let partial = args.quick || !args.only.is_empty() || !args.steps.is_empty();
-    let out = match &args.out {
-        Some(dir) => dir.clone(),
-        None if !partial => PathBuf::from("docs"),
-        None => {
-            let copy = env::temp_dir().join(format!("bench-capacity-{}-docs", process::id()));
-            copy_pages(Path::new("docs"), copy)?
-        }
-    };
+    let out = pages_dir(args.out.as_deref(), partial, "bench-capacity")?;
     report::capacity::pages::publish(&out, &file)
 }

@@ -16,12 +16,11 @@ mod attacks;
 mod watch;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use std::{env, process, thread};
 
 use anyhow::Context;
-use report::json::{copy_pages, create_dir};
+use report::json::{create_dir, pages_dir};
 use report::robustness::{AttackInfo, Outcome, RobustnessFile, Settings};
 use report::scenario::SERVERS;
 use testkit::procfs;
@@ -218,14 +217,7 @@ pub fn run(args: &HostileArgs) -> anyhow::Result<bool> {
     let file = results_file(args, &attacks, outcomes);
     // Only a full run of every server writes into docs/, unless --out says otherwise.
     let partial = args.quick || !args.only.is_empty() || !args.attacks.is_empty();
-    let out = match &args.out {
-        Some(dir) => dir.clone(),
-        None if !partial => PathBuf::from("docs"),
-        None => {
-            let copy = env::temp_dir().join(format!("bench-hostile-{}-docs", process::id()));
-            copy_pages(Path::new("docs"), copy)?
-        }
-    };
+    let out = pages_dir(args.out.as_deref(), partial, "bench-hostile")?;
     report::robustness::pages::publish(&out, &file)?;
     let _ = std::fs::remove_dir_all(&logs);
     let broke = file.outcomes.iter().filter(|o| o.died.is_some()).count();
