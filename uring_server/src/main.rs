@@ -94,6 +94,26 @@ fn main() {
     }
 }
 
+/// The ring, asking the kernel to defer its task work (Linux 6.1+). A
+/// completion is finished by a piece of "task work" that must run in this
+/// thread; by default the kernel interrupts the thread (an inter-processor
+/// interrupt when the packet came in on the other CPU) to run it as soon as
+/// possible. Deferred, it runs only when the loop enters the kernel to wait
+/// for completions, which it does once a turn anyway: one thread owns the
+/// ring (single issuer), so nothing else could need it sooner. An older
+/// kernel refuses the flags (EINVAL) and gets the default.
+fn new_ring() -> io::Result<IoUring> {
+    let deferred = IoUring::builder()
+        .setup_single_issuer()
+        .setup_defer_taskrun()
+        .setup_taskrun_flag()
+        .build(RING_ENTRIES);
+    match deferred {
+        Err(err) if err.raw_os_error() == Some(libc::EINVAL) => IoUring::new(RING_ENTRIES),
+        ring => ring,
+    }
+}
+
 /// Everything the loop owns.
 ///
 /// Field order matters: fields drop in order, and the ring must be gone (the
@@ -116,10 +136,11 @@ struct Server {
     /// While out of descriptors: when to accept again.
     accept_resume: Option<Instant>,
     connections: Slots,
-    /// Deadlines, nearest first: `(when, slot, connection id)`. Entries are
-    /// not removed when a plan changes; a stale one is skipped when it
-    /// comes due.
-    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    /// Deadlines, nearest first: `(when, slot)`. Entries are not removed
+    /// when a plan changes; a stale one is skipped when it comes due. One
+    /// left by a closed connection that matches its slot's next tenant to the
+    /// nanosecond would only make that connection look at its deadline early.
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
     /// Connections that had their turn with work left; served after the next
     /// batch of completions, behind those with news.
     yielded: Vec<usize>,
@@ -129,7 +150,6 @@ struct Server {
     /// Completions copied out of the ring, so that handling them may submit.
     completions: Vec<(u64, i32, u32)>,
     next_tag: u32,
-    next_id: u64,
     max_connections: usize,
     http: HttpConfig,
     name: &'static str,
@@ -137,7 +157,7 @@ struct Server {
 
 impl Server {
     fn new(listener: TcpListener, config: &Config, max_connections: usize) -> io::Result<Server> {
-        let ring = IoUring::new(RING_ENTRIES)?;
+        let ring = new_ring()?;
         let mut buffers = BufRing::new(READ_BUFFERS, READ_BUFFER_SIZE, READ_GROUP)?;
         buffers.register(&ring)?;
         let mut server = Server {
@@ -155,7 +175,6 @@ impl Server {
             starved: Vec::new(),
             completions: Vec::with_capacity(2 * RING_ENTRIES as usize),
             next_tag: 0,
-            next_id: 0,
             max_connections,
             http: config.http,
             name: config.name,
@@ -302,16 +321,13 @@ impl Server {
         // Every response is written whole, so Nagle's algorithm could only
         // delay it (see common::listen::accept_with).
         let _ = stream.set_nodelay(true);
-        self.next_id += 1;
         let session = Session::new(self.http, peer, now);
         let slot = self.connections.insert(Connection {
             stream,
             session,
-            id: self.next_id,
             op: Op::None,
             tag: 0,
             cancelling: false,
-            deadline: now,
             timer: None,
             awaits_turn: false,
         });
@@ -353,8 +369,8 @@ impl Server {
                 self.starved.push(slot);
                 return;
             }
-            // Cancelled because a deadline passed (see `expire_timers`),
-            // or interrupted: the session decides what comes next.
+            // Cancelled because a timer fired (see `expire_timers`), or
+            // interrupted: the session decides what comes next.
             n if -n == libc::ECANCELED || -n == libc::EINTR || -n == libc::EAGAIN => {}
             // Reset by the peer.
             _ => conn.session.abort(),
@@ -428,7 +444,6 @@ impl Server {
                 }
             }
         };
-        conn.deadline = deadline;
         if op != Op::None {
             conn.op = op;
             conn.tag = ring::next_tag(&mut self.next_tag);
@@ -467,12 +482,12 @@ impl Server {
     /// Serves every connection whose deadline has passed, and resumes
     /// accepting after a pause.
     fn expire_timers(&mut self, now: Instant) {
-        while let Some(&Reverse((when, slot, id))) = self.timers.peek() {
+        while let Some(&Reverse((when, slot))) = self.timers.peek() {
             if when > now {
                 break;
             }
             self.timers.pop();
-            if !self.connections.timer_is_live(slot, id, when) {
+            if !self.connections.timer_is_live(slot, when) {
                 continue;
             }
             let Some(conn) = self.connections.get_mut(slot) else {
@@ -481,21 +496,25 @@ impl Server {
             conn.timer = None;
             if conn.op == Op::None {
                 self.serve(slot, now);
-            } else if conn.deadline > now {
-                // The entry was for an earlier plan; wait for this one.
-                let deadline = conn.deadline;
-                conn.wake_by(deadline, slot, &mut self.timers);
             } else if !conn.cancelling {
-                // The deadline of an operation in flight has passed: a
-                // receive from a client that sends nothing, a send to one
-                // that reads nothing. Cancelling is a request, not a
-                // command: the operation may already have completed, or be
-                // completing now. So the loop asks, marks the connection,
-                // and touches nothing until the operation's *own*
-                // completion arrives (with -ECANCELED, or with data after
-                // all); `received` or `sent` then serve the connection, and
-                // the session sees its deadline has passed. The cancel's
-                // own completion says nothing the loop needs.
+                // A timer fired for a connection with an operation in
+                // flight: a receive from a client that sends nothing, or a
+                // send to one that reads nothing. Or the entry was for an
+                // earlier plan (a timer is only ever moved earlier, see
+                // `wake_by`), which a busy connection meets about once a
+                // timeout. Either way the operation is cancelled, and the
+                // session, served, decides: close, or wait again with its
+                // real deadline. An early cancel costs two operations now and
+                // then; remembering each connection's deadline would cost
+                // every idle connection 16 bytes.
+                //
+                // Cancelling is a request, not a command: the operation may
+                // already have completed, or be completing now. So the loop
+                // asks, marks the connection, and touches nothing until the
+                // operation's *own* completion arrives (with -ECANCELED, or
+                // with data after all); `received` or `sent` then serve the
+                // connection. The cancel's own completion says nothing the
+                // loop needs.
                 conn.cancelling = true;
                 let kind = if conn.op == Op::Recv {
                     Kind::Recv
@@ -522,7 +541,7 @@ impl Server {
         if self.timers.len() > 2 * self.connections.live() + 64 {
             let connections = &self.connections;
             self.timers
-                .retain(|&Reverse((when, slot, id))| connections.timer_is_live(slot, id, when));
+                .retain(|&Reverse((when, slot))| connections.timer_is_live(slot, when));
         }
     }
 
@@ -560,13 +579,13 @@ impl Server {
     /// The nearest moment something is due.
     fn next_deadline(&mut self) -> Option<Instant> {
         // A stale entry on top would wake the loop for nothing: drop it first.
-        while let Some(&Reverse((when, slot, id))) = self.timers.peek() {
-            if self.connections.timer_is_live(slot, id, when) {
+        while let Some(&Reverse((when, slot))) = self.timers.peek() {
+            if self.connections.timer_is_live(slot, when) {
                 break;
             }
             self.timers.pop();
         }
-        let timer = self.timers.peek().map(|Reverse((when, _, _))| *when);
+        let timer = self.timers.peek().map(|Reverse((when, _))| *when);
         match (timer, self.accept_resume) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -591,16 +610,11 @@ enum Op {
 struct Connection {
     stream: TcpStream,
     session: Session,
-    /// Unique for the life of the server, so that a timer entry for a closed
-    /// connection is never taken for the next one in its slot.
-    id: u64,
     op: Op,
     /// The tag in the `user_data` of the operation in flight.
     tag: u32,
     /// A cancel of the operation in flight has been submitted.
     cancelling: bool,
-    /// The deadline of what the connection waits for now.
-    deadline: Instant,
     /// The deadline of this connection's live entry in the timer heap.
     timer: Option<Instant>,
     /// Whether it has a place in `Server::yielded` (see multiplexingio_server:
@@ -617,13 +631,13 @@ impl Connection {
         &mut self,
         deadline: Instant,
         slot: usize,
-        timers: &mut BinaryHeap<Reverse<(Instant, usize, u64)>>,
+        timers: &mut BinaryHeap<Reverse<(Instant, usize)>>,
     ) {
         if self.timer.is_some_and(|at| at <= deadline) {
             return;
         }
         self.timer = Some(deadline);
-        timers.push(Reverse((deadline, slot, self.id)));
+        timers.push(Reverse((deadline, slot)));
     }
 }
 
@@ -649,11 +663,13 @@ impl Slots {
         }
     }
 
-    fn timer_is_live(&self, slot: usize, id: u64, when: Instant) -> bool {
+    /// Whether a timer entry `(when, slot)` is still its connection's
+    /// current timer.
+    fn timer_is_live(&self, slot: usize, when: Instant) -> bool {
         self.entries
             .get(slot)
             .and_then(Option::as_ref)
-            .is_some_and(|conn| conn.id == id && conn.timer == Some(when))
+            .is_some_and(|conn| conn.timer == Some(when))
     }
 
     fn get_mut(&mut self, slot: usize) -> Option<&mut Connection> {
