@@ -47,6 +47,11 @@ pub enum Command {
     /// and one table in each chapter.
     #[command(override_usage = "scripts/hostile.sh [OPTIONS]    (runs `bench hostile`)")]
     Hostile(HostileArgs),
+    /// Counts each server's system calls with `strace -f -c` under a fixed
+    /// keep-alive wrk load, per request answered. Writes
+    /// docs/results/syscalls.json and the table in each chapter's "System calls".
+    #[command(override_usage = "scripts/syscalls.sh [OPTIONS]    (runs `bench syscalls`)")]
+    Syscalls(crate::syscalls::SyscallsArgs),
 }
 
 #[derive(Clone, Debug, Default, Args)]

@@ -17,6 +17,7 @@ mod pinning;
 mod plan;
 mod server;
 mod sockets;
+mod syscalls;
 mod wrk;
 
 use std::process;
@@ -63,6 +64,7 @@ fn main() {
         Command::Pinning(load) => pinning::run(&load),
         Command::Capacity(args) => capacity::run(&args, limit),
         Command::Hostile(args) => hostile::run(&args),
+        Command::Syscalls(args) => syscalls::run(&args),
     };
     if let Err(e) = &outcome {
         eprintln!("bench: {e:#}");

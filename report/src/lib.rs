@@ -16,6 +16,8 @@
 //!   and in [`capacity::pages`] its page and each chapter's line;
 //! - [`robustness`]: the results file of `bench hostile` (`robustness.json`),
 //!   and in [`robustness::pages`] its page and each chapter's table;
+//! - [`syscalls`]: the results file of `bench syscalls` (`syscalls.json`),
+//!   and in [`syscalls::pages`] each chapter's calls per request;
 //! - [`json`]: writing a results file (rounded JSON), and creating folders;
 //! - [`markdown`]: number formats, table rows, Mermaid charts, and the
 //!   rewriting of a page's marked section.
@@ -28,4 +30,5 @@ pub mod results;
 pub mod robustness;
 pub mod scenario;
 pub mod stats;
+pub mod syscalls;
 pub mod wrk;

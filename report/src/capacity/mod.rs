@@ -5,6 +5,7 @@
 //! chapter's line are made from this alone ([`pages`]).
 
 pub mod pages;
+pub mod readings;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

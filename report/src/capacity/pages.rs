@@ -1,8 +1,9 @@
 //! The pages made from `docs/results/connections.json` alone: the summary
-//! table (one row per server, also each chapter's line), every step, the
-//! limits, and a chart of memory against connections held, between the
-//! `connections` markers of `docs/connections.md` and of each chapter; and
-//! the writing of the file and those pages.
+//! table (one row per server, also each chapter's line), the charts, every
+//! step, the rate at which each step was opened and the limits, between the
+//! `connections` markers of `docs/connections.md` and of each chapter; the
+//! readings and the million of [`readings`](super::readings) in their own
+//! sections of the same page; and the writing of the file and those pages.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -10,9 +11,10 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use super::readings::{self, MILLION, READINGS};
 use super::{ConnectionsFile, Host, Sample, ServerRun, Settings, Step};
 use crate::json::{create_dir, write_json};
-use crate::markdown::{CONNECTIONS, bar_chart, memory, opt, row, thousands};
+use crate::markdown::{CONNECTIONS, memory, opt, row, thousands};
 
 /// Writes `file` into `out/results/` and rewrites the pages in `out` from
 /// the file as written, as a later run from the file alone would make them.
@@ -23,23 +25,23 @@ pub fn publish(out: &Path, file: &ConnectionsFile) -> anyhow::Result<()> {
     rewrite_pages(out, &file)
 }
 
-/// Rewrites the marked section of `connections.md` in `out` (a bare page
+/// Rewrites the marked sections of `connections.md` in `out` (a bare page
 /// when there is none yet) and the line of each chapter that is there.
 pub fn rewrite_pages(out: &Path, file: &ConnectionsFile) -> anyhow::Result<()> {
     let page = out.join("connections.md");
     if !page.exists() {
         // A first run, or a quick run in a fresh folder: a bare page.
-        let bare = format!(
-            "# Idle connections\n\n{}\n{}\n",
-            CONNECTIONS.0, CONNECTIONS.1
-        );
+        let bare = [CONNECTIONS, READINGS, MILLION].map(|m| format!("{}\n{}\n", m.0, m.1));
+        let bare = format!("# Idle connections\n\n{}", bare.join("\n"));
         fs::write(&page, bare).with_context(|| format!("cannot write {}", page.display()))?;
     }
     CONNECTIONS.update("capacity", &page, &section(file))?;
+    READINGS.update("capacity", &page, &readings::readings(file))?;
+    MILLION.update("capacity", &page, &readings::million(file))?;
     for run in &file.servers {
         let chapter = out.join(format!("{}.md", run.server));
         if chapter.exists() {
-            CONNECTIONS.update("capacity", &chapter, &chapter_line(run))?;
+            CONNECTIONS.update("capacity", &chapter, &chapter_line(file, run))?;
         }
     }
     Ok(())
@@ -126,11 +128,18 @@ fn summary_row(run: &ServerRun) -> String {
     ])
 }
 
-/// What goes between the markers of a chapter.
-pub fn chapter_line(run: &ServerRun) -> String {
+/// What goes between the markers of a chapter: its row, and its cost of an
+/// idle connection against the reference event loop's.
+pub fn chapter_line(file: &ConnectionsFile, run: &ServerRun) -> String {
+    let sentence = readings::chapter_sentence(file, run);
+    let sentence = if sentence.is_empty() {
+        sentence
+    } else {
+        sentence + " "
+    };
     format!(
-        "{SUMMARY_HEADER}{}\nThe most idle keep-alive connections this server held, and what they cost; \
-         every step and the limits behind them are in [Idle connections](connections.md).",
+        "{SUMMARY_HEADER}{}\n{sentence}The most idle keep-alive connections this server held, and what \
+         they cost; every step and the limits behind them are in [Idle connections](connections.md).",
         summary_row(run)
     )
 }
@@ -164,7 +173,7 @@ pub fn section(file: &ConnectionsFile) -> String {
         steps.join(", ")
     );
     out.extend(file.servers.iter().map(summary_row));
-    out = out + "\n" + &chart(&file.servers) + "\n";
+    out = out + "\n" + &readings::charts(file) + "\n";
     out.push_str(
         "Every step (a server stops at its first failing step):\n\n\
          | Server | Step | Held | PSS before → held | RSS held | KiB per connection | Threads | Processes | Maps | Probe p50 / p99 / max | Kernel KiB per connection | Result |\n\
@@ -204,6 +213,7 @@ pub fn section(file: &ConnectionsFile) -> String {
             );
         }
     }
+    out = out + "\n" + &readings::rate_table(file);
     out.push_str("\nThe limits as they were during this run:\n\n| Limit | Value |\n|---|---|\n");
     for (name, value) in &file.limits {
         out += &row([
@@ -212,30 +222,6 @@ pub fn section(file: &ConnectionsFile) -> String {
         ]);
     }
     out
-}
-
-/// A chart of server memory against the connections held: a bar for each
-/// step that held some, labelled with the server and the connections.
-fn chart(runs: &[ServerRun]) -> String {
-    let bars: Vec<(String, f64)> = (runs.iter())
-        .flat_map(|run| run.steps.iter().map(move |step| (run, step)))
-        .filter_map(|(run, step)| {
-            let pss = step.held_sample.filter(|_| step.held > 0)?.pss_kib as f64 / 1024.0;
-            Some((
-                format!("{} {}", run.server, thousands(step.held as u64)),
-                pss,
-            ))
-        })
-        .collect();
-    match bars.is_empty() {
-        true => "(nothing to chart: no step held any connection)\n".to_string(),
-        false => bar_chart(
-            "Server PSS (MiB) against idle connections held",
-            "MiB",
-            &bars,
-            1,
-        ),
-    }
 }
 
 #[cfg(test)]
@@ -247,31 +233,22 @@ mod tests {
     fn the_committed_results_give_the_committed_pages() {
         let file: ConnectionsFile = serde_json::from_str(COMMITTED).unwrap();
         let page = include_str!("../../../docs/connections.md");
-        // The page was written from unrounded figures and the file keeps
-        // three decimals: two figures of 0.545 now round up. Its text chart
-        // is now a Mermaid one, of a bar for each step that held some.
-        let page = page
-            .replace("7.1 MiB | 0.54", "7.1 MiB | 0.55")
-            .replace("9.9 MiB | 0.54", "9.9 MiB | 0.55");
-        let (before, rest) = page.split_once("```text").unwrap();
-        let page = format!(
-            "{before}{}{}",
-            chart(&file.servers),
-            rest.split_once("```\n").unwrap().1
-        );
-        assert_eq!(CONNECTIONS.rewrite(&page, &section(&file)).unwrap(), page);
-        let bars = "\"cgi 1,000\", \"cgi 5,000\", \"cgi 7,795\", \"cgi_threading 1,000\"";
-        assert!(
-            page.contains(bars) && page.contains("bar [67.2, 359.1, 564.0, 29.9,"),
-            "{page}"
-        );
-        let chapter = include_str!("../../../docs/threadpool1_server.md");
-        assert_eq!(
-            CONNECTIONS
-                .rewrite(chapter, &chapter_line(&file.servers[4]))
-                .unwrap(),
-            chapter
-        );
+        let again = CONNECTIONS.rewrite(page, &section(&file)).unwrap();
+        let again = READINGS
+            .rewrite(&again, &readings::readings(&file))
+            .unwrap();
+        let again = MILLION.rewrite(&again, &readings::million(&file)).unwrap();
+        assert_eq!(again, page);
+        for chapter in [
+            include_str!("../../../docs/threadpool1_server.md"),
+            include_str!("../../../docs/async_server.md"),
+        ] {
+            let run = (file.servers.iter())
+                .find(|run| chapter.contains(&format!("| {} |", run.server)))
+                .unwrap();
+            let line = chapter_line(&file, run);
+            assert_eq!(CONNECTIONS.rewrite(chapter, &line).unwrap(), chapter);
+        }
     }
 
     #[test]
@@ -290,8 +267,18 @@ mod tests {
             ..Default::default()
         });
         assert!(
-            text.contains("(nothing to chart")
-                && text.contains("| x | | | | | | | | | | | error: x failed to start |")
+            text.contains("bar [0]")
+                && text.contains("| x | | | | | | | | | | | error: x failed to start |"),
+            "{text}"
         );
+        let file = ConnectionsFile {
+            servers: vec![ServerRun {
+                server: "x".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert!(readings::readings(&file).starts_with("(no server held"));
+        assert_eq!(readings::million(&file), "");
     }
 }

@@ -5,6 +5,7 @@
 //! table are made from this alone ([`pages`]).
 
 pub mod pages;
+pub mod readings;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,12 +1,14 @@
 //! The pages made from `docs/results/robustness.json` alone: the
 //! comparison of every server under every attack, the details, and the
 //! connection churn next to what the seed document's servers did, between
-//! the `robustness` markers of `docs/robustness.md`; and one small table
-//! between the same markers of each chapter.
+//! the `robustness` markers of `docs/robustness.md`, and the readings of
+//! [`readings`](super::readings) in their own section of it; and one small
+//! table and its reading between the same markers of each chapter.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::readings::{self, READINGS};
 use super::{Outcome, RobustnessFile, Verdict};
 use crate::json::{create_dir, write_json};
 use crate::markdown::{ROBUSTNESS, latency, memory, opt, row, thousands};
@@ -23,7 +25,9 @@ pub fn publish(out: &Path, file: &RobustnessFile) -> anyhow::Result<()> {
 /// Rewrites the marked section of `robustness.md` in `out` and of every
 /// chapter there is.
 pub fn rewrite_pages(out: &Path, file: &RobustnessFile) -> anyhow::Result<()> {
-    ROBUSTNESS.update("hostile", &out.join("robustness.md"), &section(file))?;
+    let page = out.join("robustness.md");
+    ROBUSTNESS.update("hostile", &page, &section(file))?;
+    READINGS.update("hostile", &page, &readings::readings(file))?;
     for server in servers(file) {
         let chapter = out.join(format!("{server}.md"));
         if chapter.exists() {
@@ -266,6 +270,28 @@ pub fn chapter_section(file: &RobustnessFile, server: &str) -> String {
             opt(o.after_ms, ms),
         ]);
     }
-    out + "\nWhat each attack does, how it was measured, and every server side by side: \
+    out + "\n"
+        + &readings::chapter_reading(file, server)
+        + "\n\nWhat each attack does, how it was measured, and every server side by side: \
            [Hostile clients](robustness.md)."
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_results_give_the_committed_pages() {
+        let file: RobustnessFile =
+            serde_json::from_str(include_str!("../../../docs/results/robustness.json")).unwrap();
+        let page = include_str!("../../../docs/robustness.md");
+        let again = ROBUSTNESS.rewrite(page, &section(&file)).unwrap();
+        let again = READINGS
+            .rewrite(&again, &readings::readings(&file))
+            .unwrap();
+        assert_eq!(again, page);
+        let chapter = include_str!("../../../docs/threadpool2_server.md");
+        let table = chapter_section(&file, "threadpool2_server");
+        assert_eq!(ROBUSTNESS.rewrite(chapter, &table).unwrap(), chapter);
+    }
 }

@@ -1,0 +1,235 @@
+//! # `bench syscalls` — system calls per request, counted (scripts/syscalls.sh)
+//!
+//! For each server: start its release build, attach `strace -f -c` to every
+//! process of its tree (with `-f` strace takes every thread of each, and
+//! follows the children forked later), drive a fixed keep-alive load with
+//! wrk, detach, and stop the server. strace's table gives each system
+//! call's count, wrk the requests answered: `report` turns the two into
+//! calls per request in each chapter. Attaching after the start leaves the
+//! start-up calls out; only the load is counted.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use std::{env, process, thread};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use clap::builder::PossibleValuesParser;
+use report::capacity::Host;
+use report::json::{create_dir, pages_dir};
+use report::scenario::{SERVERS, Scenario};
+use report::syscalls::{ServerCount, Settings, SyscallsFile, parse_strace_summary};
+use testkit::{eventually, procfs, send_signal};
+
+use crate::server::{self, Running};
+use crate::{machine, stop_requested, wrk};
+
+/// The servers of a `--quick` run: two, short, for CI.
+const QUICK: [&str; 2] = ["threadpool1_server", "multiplexingio_server"];
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct SyscallsArgs {
+    /// Servers to count, comma-separated (default: all)
+    #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',',
+          value_parser = PossibleValuesParser::new(SERVERS))]
+    pub only: Vec<String>,
+    /// Seconds of load per server [default: 4; 1 with --quick]
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub duration: Option<u64>,
+    /// Two servers, 1 s each; results in a temporary folder, docs untouched
+    #[arg(long)]
+    pub quick: bool,
+    /// Where results and docs go (default: docs, or a temporary folder with --quick or --only)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+impl SyscallsArgs {
+    fn duration_s(&self) -> u64 {
+        self.duration.unwrap_or(if self.quick { 1 } else { 4 })
+    }
+
+    fn servers(&self) -> Vec<String> {
+        match (self.only.is_empty(), self.quick) {
+            (false, _) => self.only.clone(),
+            (true, true) => QUICK.map(String::from).to_vec(),
+            (true, false) => SERVERS.map(String::from).to_vec(),
+        }
+    }
+}
+
+fn find(name: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH").unwrap_or_default();
+    env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Everything one count needs: the programs, the load, a folder for files.
+struct Setup {
+    strace: PathBuf,
+    wrk: PathBuf,
+    script: PathBuf,
+    work: PathBuf,
+    duration_s: u64,
+}
+
+/// The load: `c100`, keep-alive `GET /`, as in the benchmark.
+const LOAD: Scenario = Scenario::C100;
+
+/// Counts every server chosen; `Ok(false)` when one could not be counted.
+pub fn run(args: &SyscallsArgs) -> anyhow::Result<bool> {
+    let strace = find("strace").context("strace is not installed. Install it with:\n  sudo apt-get install -y strace")?;
+    let wrk = find("wrk").context("wrk is not installed. Install it with:\n  sudo apt-get install -y wrk")?;
+    let work = create_dir(env::temp_dir().join(format!("bench-syscalls-{}", process::id())))?;
+    let script = work.join(wrk::lua_name(LOAD.workload()));
+    fs::write(&script, wrk::lua_script(LOAD.workload()))?;
+    let setup = Setup {
+        strace,
+        wrk,
+        script,
+        work,
+        duration_s: args.duration_s(),
+    };
+    let bin_dir = env::current_exe()
+        .context("cannot find my own binary")?
+        .parent()
+        .context("cannot find my own directory")?
+        .to_path_buf();
+    let mut counts = Vec::new();
+    for name in args.servers() {
+        if stop_requested() {
+            break;
+        }
+        let count = count_one(&setup, &name, &bin_dir.join(&name));
+        match (&count.error, count.per_request(count.total())) {
+            (Some(e), _) => println!("{name:24} error: {e}"),
+            (None, per) => println!(
+                "{name:24} {:>9} requests, {:.2} system calls per request",
+                count.requests,
+                per.unwrap_or(0.0)
+            ),
+        }
+        counts.push(count);
+    }
+    if stop_requested() {
+        eprintln!("bench syscalls: interrupted; nothing written");
+        return Ok(false);
+    }
+    let failed = counts.iter().filter(|c| c.error.is_some()).count();
+    let machine = machine::detect(None, None);
+    let load = wrk::args(LOAD.workload(), setup.duration_s, "", "http://127.0.0.1:PORT/");
+    let load: Vec<&str> = (load.iter().map(String::as_str))
+        .filter(|a| !a.is_empty() && *a != "-s")
+        .collect();
+    let file = SyscallsFile {
+        machine: Host {
+            cpu: machine.cpu_model,
+            cores: machine.cores,
+            kernel: machine.kernel,
+            rustc: machine.rustc,
+            date: machine::now(),
+        },
+        settings: Settings {
+            quick: args.quick,
+            load: format!("wrk {}", load.join(" ")),
+            strace: version(&setup.strace),
+        },
+        servers: counts,
+    };
+    let partial = args.quick || !args.only.is_empty();
+    let out = pages_dir(args.out.as_deref(), partial, "bench-syscalls")?;
+    report::syscalls::pages::publish(&out, &file)?;
+    let _ = fs::remove_dir_all(&setup.work);
+    Ok(failed == 0)
+}
+
+fn version(strace: &Path) -> String {
+    let out = Command::new(strace).arg("-V").output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    text.unwrap_or_default().lines().next().unwrap_or("").trim().to_string()
+}
+
+/// One server: started, counted, stopped. A failure is recorded in the
+/// count, not returned, so that the others are still counted.
+fn count_one(setup: &Setup, name: &str, binary: &Path) -> ServerCount {
+    let mut count = ServerCount {
+        server: name.to_string(),
+        ..Default::default()
+    };
+    let log = setup.work.join(format!("{name}.log"));
+    let running = match server::start_ours(name, binary, &[], &log, None, None) {
+        Ok(running) => running,
+        Err(e) => {
+            count.error = Some(format!("{e:#}"));
+            return count;
+        }
+    };
+    let counted = traced_load(setup, &running, &mut count);
+    let stopped = server::stop(running);
+    if let Err(e) = counted.and(stopped) {
+        count.error = Some(format!("{e:#}"));
+    }
+    count
+}
+
+/// Attaches strace to the tree, runs wrk, detaches, and reads both.
+fn traced_load(setup: &Setup, running: &Running, count: &mut ServerCount) -> anyhow::Result<()> {
+    let summary = setup.work.join(format!("{}.strace", running.name));
+    let errors = setup.work.join(format!("{}.strace-log", running.name));
+    let mut pids = vec![running.pid];
+    pids.extend(procfs::descendants(running.pid));
+    let mut cmd = Command::new(&setup.strace);
+    cmd.args(["-f", "-c", "-o"]).arg(&summary);
+    for pid in &pids {
+        cmd.arg("-p").arg(pid.to_string());
+    }
+    let mut strace = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&errors)?)
+        .spawn()
+        .context("cannot run strace")?;
+    // strace says "Process N attached" for every thread it took; wait for
+    // the processes' lines before the load starts.
+    let attached = eventually(Duration::from_secs(5), || {
+        let said = fs::read_to_string(&errors).unwrap_or_default();
+        pids.iter().all(|pid| said.contains(&format!("Process {pid} attached")))
+    });
+    if !attached || !matches!(strace.try_wait(), Ok(None)) {
+        let _ = strace.kill();
+        let _ = strace.wait();
+        let said = fs::read_to_string(&errors).unwrap_or_default();
+        bail!("strace did not attach: {}", said.trim());
+    }
+    let url = format!("http://127.0.0.1:{}/", running.port);
+    let output = Command::new(&setup.wrk)
+        .args(wrk::args(
+            LOAD.workload(),
+            setup.duration_s,
+            &setup.script.to_string_lossy(),
+            &url,
+        ))
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run wrk")?;
+    // SIGINT makes strace detach and write its table.
+    send_signal(strace.id(), libc::SIGINT);
+    let detached = eventually(Duration::from_secs(10), || {
+        matches!(strace.try_wait(), Ok(Some(_)))
+    });
+    if !detached {
+        let _ = strace.kill();
+        let _ = strace.wait();
+        bail!("strace did not detach within 10 s of SIGINT");
+    }
+    // The server settles before it is stopped.
+    thread::sleep(Duration::from_millis(100));
+    let report = wrk::parse_report(&String::from_utf8_lossy(&output.stdout))?;
+    count.requests = report.requests;
+    let text = fs::read_to_string(&summary).context("strace wrote no summary")?;
+    (count.calls, count.errors) = parse_strace_summary(&text)?;
+    Ok(())
+}
