@@ -81,8 +81,10 @@ const LOAD: Scenario = Scenario::C100;
 
 /// Counts every server chosen; `Ok(false)` when one could not be counted.
 pub fn run(args: &SyscallsArgs) -> anyhow::Result<bool> {
-    let strace = find("strace").context("strace is not installed. Install it with:\n  sudo apt-get install -y strace")?;
-    let wrk = find("wrk").context("wrk is not installed. Install it with:\n  sudo apt-get install -y wrk")?;
+    let strace = find("strace")
+        .context("strace is not installed. Install it with:\n  sudo apt-get install -y strace")?;
+    let wrk = find("wrk")
+        .context("wrk is not installed. Install it with:\n  sudo apt-get install -y wrk")?;
     let work = create_dir(env::temp_dir().join(format!("bench-syscalls-{}", process::id())))?;
     let script = work.join(wrk::lua_name(LOAD.workload()));
     fs::write(&script, wrk::lua_script(LOAD.workload()))?;
@@ -120,7 +122,12 @@ pub fn run(args: &SyscallsArgs) -> anyhow::Result<bool> {
     }
     let failed = counts.iter().filter(|c| c.error.is_some()).count();
     let machine = machine::detect(None, None);
-    let load = wrk::args(LOAD.workload(), setup.duration_s, "", "http://127.0.0.1:PORT/");
+    let load = wrk::args(
+        LOAD.workload(),
+        setup.duration_s,
+        "",
+        "http://127.0.0.1:PORT/",
+    );
     let load: Vec<&str> = (load.iter().map(String::as_str))
         .filter(|a| !a.is_empty() && *a != "-s")
         .collect();
@@ -149,7 +156,12 @@ pub fn run(args: &SyscallsArgs) -> anyhow::Result<bool> {
 fn version(strace: &Path) -> String {
     let out = Command::new(strace).arg("-V").output();
     let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    text.unwrap_or_default().lines().next().unwrap_or("").trim().to_string()
+    text.unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 /// One server: started, counted, stopped. A failure is recorded in the
@@ -196,7 +208,8 @@ fn traced_load(setup: &Setup, running: &Running, count: &mut ServerCount) -> any
     // the processes' lines before the load starts.
     let attached = eventually(Duration::from_secs(5), || {
         let said = fs::read_to_string(&errors).unwrap_or_default();
-        pids.iter().all(|pid| said.contains(&format!("Process {pid} attached")))
+        pids.iter()
+            .all(|pid| said.contains(&format!("Process {pid} attached")))
     });
     if !attached || !matches!(strace.try_wait(), Ok(None)) {
         let _ = strace.kill();

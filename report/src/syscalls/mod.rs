@@ -74,7 +74,9 @@ impl ServerCount {
 /// ------ ----------- ----------- --------- --------- ----------------
 /// 100.00    0.633420          16     38019        15 total
 /// ```
-pub fn parse_strace_summary(text: &str) -> anyhow::Result<(BTreeMap<String, u64>, BTreeMap<String, u64>)> {
+pub fn parse_strace_summary(
+    text: &str,
+) -> anyhow::Result<(BTreeMap<String, u64>, BTreeMap<String, u64>)> {
     let mut calls = BTreeMap::new();
     let mut errors = BTreeMap::new();
     let mut header = false;
@@ -125,13 +127,27 @@ strace: Process 1234 attached
         let (calls, errors) = parse_strace_summary(text).unwrap();
         assert_eq!(
             calls.into_iter().collect::<Vec<_>>(),
-            [("accept4".into(), 18), ("recvfrom".into(), 17944), ("sendto".into(), 17933)]
+            [
+                ("accept4".into(), 18),
+                ("recvfrom".into(), 17944),
+                ("sendto".into(), 17933)
+            ]
         );
         assert_eq!(errors.len(), 2);
         assert_eq!(errors["recvfrom"], 8);
-        assert!(parse_strace_summary("strace: attach: ptrace(PTRACE_SEIZE, 1): Operation not permitted").is_err());
+        assert!(
+            parse_strace_summary(
+                "strace: attach: ptrace(PTRACE_SEIZE, 1): Operation not permitted"
+            )
+            .is_err()
+        );
         // An empty table: the server made no call while attached.
-        assert!(parse_strace_summary(&text.lines().take(3).collect::<Vec<_>>().join("\n")).unwrap().0.is_empty());
+        assert!(
+            parse_strace_summary(&text.lines().take(3).collect::<Vec<_>>().join("\n"))
+                .unwrap()
+                .0
+                .is_empty()
+        );
         let count = ServerCount {
             requests: 10,
             calls: [("a".into(), 5), ("b".into(), 20), ("c".into(), 5)].into(),

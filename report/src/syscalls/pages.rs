@@ -178,8 +178,20 @@ mod tests {
         };
         SyscallsFile {
             servers: vec![
-                count("multiplexingio_server", 17_925, &[("sendto", 17_933), ("recvfrom", 17_944), ("epoll_wait", 2_091)]),
-                count("uring_server", 433_346, &[("io_uring_enter", 20_805), ("close", 107)]),
+                count(
+                    "multiplexingio_server",
+                    17_925,
+                    &[
+                        ("sendto", 17_933),
+                        ("recvfrom", 17_944),
+                        ("epoll_wait", 2_091),
+                    ],
+                ),
+                count(
+                    "uring_server",
+                    433_346,
+                    &[("io_uring_enter", 20_805), ("close", 107)],
+                ),
             ],
             ..Default::default()
         }
@@ -188,17 +200,31 @@ mod tests {
     #[test]
     fn a_chapter_reads_its_own_calls_per_request() {
         let text = chapter_section(&file(), "multiplexingio_server");
-        assert!(text.contains("| `recvfrom` | 17,944 | 8 | 1.00 |"), "{text}");
+        assert!(
+            text.contains("| `recvfrom` | 17,944 | 8 | 1.00 |"),
+            "{text}"
+        );
         assert!(text.contains("| all | 37,968 | 8 | **2.12** |"), "{text}");
         assert!(text.contains("17,925 requests cost 37,968 system calls, 2.12 per request; the most frequent, `recvfrom`, made 1.00 per request, then `sendto` with 1.00."), "{text}");
-        assert!(text.contains("| uring_server | 433,346 | 0.048 | `io_uring_enter` 0.048, `close` 0.000 |"), "{text}");
+        assert!(
+            text.contains(
+                "| uring_server | 433,346 | 0.048 | `io_uring_enter` 0.048, `close` 0.000 |"
+            ),
+            "{text}"
+        );
         let other = chapter_section(&file(), "cgi_server");
         assert!(other.contains("not in the last run") && !other.contains("Every server"));
         let mut failed = file();
         failed.servers[1].error = Some("strace: cannot attach".into());
         failed.servers[1].requests = 0;
         let text = chapter_section(&failed, "uring_server");
-        assert!(text.contains("This server's count failed: strace: cannot attach."), "{text}");
-        assert!(text.contains("| uring_server | 0 | – | error: strace: cannot attach |"), "{text}");
+        assert!(
+            text.contains("This server's count failed: strace: cannot attach."),
+            "{text}"
+        );
+        assert!(
+            text.contains("| uring_server | 0 | – | error: strace: cannot attach |"),
+            "{text}"
+        );
     }
 }
