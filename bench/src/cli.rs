@@ -47,6 +47,18 @@ pub enum Command {
     /// and one table in each chapter.
     #[command(override_usage = "scripts/hostile.sh [OPTIONS]    (runs `bench hostile`)")]
     Hostile(HostileArgs),
+    /// Measures nothing: rewrites every generated section of docs/ from the
+    /// committed results (the newest docs/results/bench-*.json,
+    /// connections.json, robustness.json) and each chapter's code from the
+    /// marked regions of its server's source. Run from the repository's root.
+    Pages(PagesArgs),
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct PagesArgs {
+    /// The pages to rewrite (default: docs); the results are always docs/results
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Default, Args)]
@@ -275,6 +287,10 @@ mod tests {
             parse("pinning --only nginx"),
             Ok(Command::Pinning(_))
         ));
+        let Ok(Command::Pages(p)) = parse("pages --out /tmp/x") else {
+            panic!()
+        };
+        assert_eq!(p.out, Some(PathBuf::from("/tmp/x")));
     }
 
     #[test]
