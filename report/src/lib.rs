@@ -19,6 +19,7 @@
 //!   and in [`robustness::pages`] its page and each chapter's table;
 //! - [`code`]: the marked regions of each server's source, copied into its chapter;
 //! - [`site`]: every generated section of docs/ at once, as `bench pages` writes them;
+//! - [`lint`]: the figures typed into hand-written prose, which the docs must not have;
 //! - [`json`]: writing a results file (rounded JSON), and creating folders;
 //! - [`markdown`]: number formats, table rows, Mermaid charts, and the
 //!   rewriting of a page's marked section.
@@ -26,6 +27,7 @@
 pub mod capacity;
 pub mod code;
 pub mod json;
+pub mod lint;
 pub mod markdown;
 pub mod pages;
 pub mod readings;
