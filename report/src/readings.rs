@@ -296,7 +296,7 @@ pub fn chapter_reading(file: &BenchFile, server: &str) -> String {
             file.file_name()
         );
     }
-    let mut out = which_run(file);
+    let mut out = which_run(file, "the table above");
     out.push('\n');
     for claim in claims(server) {
         if let Some(text) = claim(&run, server) {
@@ -306,12 +306,13 @@ pub fn chapter_reading(file: &BenchFile, server: &str) -> String {
     out + &crate::pages::chapter_charts(file, server)
 }
 
-fn which_run(file: &BenchFile) -> String {
+/// Which run a reading reads, and where its table is (`where`).
+fn which_run(file: &BenchFile, tables: &str) -> String {
     let steal: Vec<f64> = (file.summaries.iter())
         .filter_map(|s| s.steal_pct_median)
         .collect();
     format!(
-        "Read by `report` from the run of {} ([results/{}](results/{})), with the table above; \
+        "Read by `report` from the run of {} ([results/{}](results/{})), with {tables}; \
          the median steal of its rows was {:.1}%. Compare servers within one run, never across runs.\n",
         file.date.get(..10).unwrap_or(&file.date),
         file.file_name(),
@@ -1104,7 +1105,7 @@ fn pipelined_http(run: &Run, server: &str) -> Option<String> {
 /// The reading of `docs/README.md`: the claims that set all servers side by side.
 pub fn comparison_reading(file: &BenchFile) -> String {
     let run = Run { file };
-    let mut out = which_run(file);
+    let mut out = which_run(file, "the tables under [Results](#results)");
     out.push('\n');
     let claims: [fn(&Run) -> Option<String>; 9] = [
         all_at_c10,
