@@ -410,16 +410,18 @@ fn comparison_charts(file: &BenchFile, servers: &[&str], swept: &[&str]) -> Stri
     out
 }
 
-/// A pool's `slow` req/s at each `--workers` size.
+/// A pool's `slow` answers per second at each `--workers` size, its 503s
+/// left out: a pool that turns clients away answers them fast.
 fn sweep_chart(file: &BenchFile, server: &str) -> Option<String> {
+    let run = crate::readings::Run { file };
     let bars: Vec<(String, f64)> = WORKER_COUNTS
         .iter()
         .filter_map(|w| {
-            let s = find(file, server, &format!("workers w={w}"))?;
-            Some((format!("w={w}"), s.requests_per_s_median?))
+            let answered = run.answered(server, &format!("workers w={w}"))?;
+            Some((format!("w={w}"), answered.median))
         })
         .collect();
-    let title = format!("{server}: slow, req/s by --workers");
+    let title = format!("{server}: slow, answers/s without 503s, by --workers");
     (!bars.is_empty()).then(|| bar_chart(&title, "requests/s", &bars, 0))
 }
 
@@ -511,7 +513,7 @@ mod tests {
             waiting.contains("\"prefork\"") && waiting.contains(", 998,"),
             "{waiting}"
         );
-        assert!(comparison.contains("prefork_server: slow, req/s by --workers"));
+        assert!(comparison.contains("prefork_server: slow, answers/s without 503s, by --workers"));
         let chapter = chapter_charts(&file, "prefork_server");
         assert!(chapter.contains("CPU ms per 1,000 requests") && chapter.contains("\"nginx c10\""));
         assert!(chapter.contains("clients left waiting, % of the connections"));

@@ -167,6 +167,22 @@ impl<'a> Run<'a> {
         Spread::of(&values)
     }
 
+    /// Answers per second that were not errors (a pool's 503s left out),
+    /// over the repeats: what a req/s figure with status errors overstates.
+    pub fn answered(&self, server: &str, label: &str) -> Option<Spread> {
+        let runs = self.file.runs.iter();
+        let same = runs.filter(|r| r.ok && r.server == server && r.label() == label);
+        let values: Vec<f64> = same
+            .filter_map(|r| {
+                let report = r.measured?.report;
+                let seconds = report.duration_us as f64 / 1e6;
+                let good = report.requests.saturating_sub(report.errors.status);
+                (seconds > 0.0).then(|| good as f64 / seconds)
+            })
+            .collect();
+        Spread::of(&values)
+    }
+
     /// The servers of `group` measured in this run at `label`, with their figure.
     fn each(
         &self,
@@ -926,15 +942,13 @@ fn sweep(run: &Run, server: &str) -> Option<String> {
         rates.join(", "),
         sizes.join(", ")
     );
-    let duration = run.file.settings.duration_s.max(1) as f64;
     // Answers that were served, not turned away with a 503.
-    let useful = |s: &Summary| {
-        let turned = s.errors_summed.status as f64 / s.runs.max(1) as f64 / duration;
-        s.requests_per_s_median.map(|r| (r - turned).max(0.0))
-    };
     let per_worker: Vec<f64> = rows
         .iter()
-        .filter_map(|(w, s)| Some(useful(s)? / per_client / f64::from((*w).min(clients))))
+        .filter_map(|(w, s)| {
+            let answered = run.answered(server, &s.label())?.median;
+            Some(answered / per_client / f64::from((*w).min(clients)))
+        })
         .collect();
     let linear =
         per_worker.len() == rows.len() && per_worker.iter().all(|p| (0.9..=1.1).contains(p));
@@ -952,10 +966,16 @@ fn sweep(run: &Run, server: &str) -> Option<String> {
         );
     }
     if linear {
+        let answered: Vec<String> = (rows.iter())
+            .filter_map(|(_, s)| Some(rate(run.answered(server, &s.label())?.median)))
+            .collect();
         let less = if turned.is_empty() {
-            "That"
+            "That".to_string()
         } else {
-            "Less the 503s, that"
+            format!(
+                "Less the 503s, {} answers a second: that",
+                answered.join(", ")
+            )
         };
         let _ = write!(
             text,
@@ -1519,6 +1539,7 @@ mod tests {
             measured: Some(Measured {
                 report: Report {
                     requests: (rps * 5.0) as u64,
+                    duration_us: 5_000_000,
                     requests_per_s: rps,
                     errors: Errors::default(),
                     ..Report::default()
