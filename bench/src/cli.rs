@@ -52,6 +52,18 @@ pub enum Command {
     /// docs/results/syscalls.json and the table in each chapter's "System calls".
     #[command(override_usage = "scripts/syscalls.sh [OPTIONS]    (runs `bench syscalls`)")]
     Syscalls(crate::syscalls::SyscallsArgs),
+    /// Measures nothing: rewrites every generated section of docs/ from the
+    /// committed results (the newest docs/results/bench-*.json,
+    /// connections.json, robustness.json, syscalls.json) and each chapter's code from the
+    /// marked regions of its server's source. Run from the repository's root.
+    Pages(PagesArgs),
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct PagesArgs {
+    /// The pages to rewrite (default: docs); the results are always docs/results
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Default, Args)]
@@ -280,6 +292,10 @@ mod tests {
             parse("pinning --only nginx"),
             Ok(Command::Pinning(_))
         ));
+        let Ok(Command::Pages(p)) = parse("pages --out /tmp/x") else {
+            panic!()
+        };
+        assert_eq!(p.out, Some(PathBuf::from("/tmp/x")));
     }
 
     #[test]

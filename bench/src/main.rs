@@ -1,7 +1,9 @@
 //! # bench — the measuring tools behind the scripts
 //!
 //! `bench wrk` (scripts/bench_all.sh, [`benchmark`]), `bench capacity`
-//! (scripts/connections.sh, [`capacity`]) and `bench pinning` ([`pinning`]).
+//! (scripts/connections.sh, [`capacity`]), `bench pinning` ([`pinning`]),
+//! and `bench pages`, which measures nothing and rewrites the docs' generated
+//! sections from the committed results ([`report::site`]).
 //! bench measures and builds the values of the results files; the `report`
 //! crate owns those files, writes them and makes the docs' sections from
 //! them. This file only dispatches: it parses the command line, raises the
@@ -20,6 +22,7 @@ mod sockets;
 mod syscalls;
 mod wrk;
 
+use std::path::Path;
 use std::process;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -37,6 +40,17 @@ extern "C" fn on_signal(_: libc::c_int) {
 /// Whether SIGINT or SIGTERM has asked the harness to stop.
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
+}
+
+/// `bench pages`: the docs' generated sections, rewritten from what is committed.
+fn pages(out: Option<&Path>) -> anyhow::Result<bool> {
+    let root = Path::new(".");
+    anyhow::ensure!(
+        root.join("docs/results").is_dir(),
+        "no docs/results here: run `bench pages` from the repository's root"
+    );
+    report::site::rewrite_docs(root, out.unwrap_or(Path::new("docs")))?;
+    Ok(true)
 }
 
 fn main() {
@@ -65,6 +79,7 @@ fn main() {
         Command::Capacity(args) => capacity::run(&args, limit),
         Command::Hostile(args) => hostile::run(&args),
         Command::Syscalls(args) => syscalls::run(&args),
+        Command::Pages(args) => pages(args.out.as_deref()),
     };
     if let Err(e) = &outcome {
         eprintln!("bench: {e:#}");

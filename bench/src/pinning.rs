@@ -2,8 +2,9 @@
 //!
 //! The same `c10` load with wrk pinned to CPU 0 (the server on the others)
 //! and with no pinning, alternating, on simple_server and nginx by default,
-//! to decide the default by measurement. It prints a table for
-//! docs/README.md and writes nothing.
+//! to decide the default by measurement. It prints a table and writes
+//! nothing: the figures of one such run are not a results file, so
+//! docs/README.md keeps only the decision, in words.
 
 use report::markdown::{cpu, opt, rate, row};
 use report::results::Pinning;

@@ -39,8 +39,10 @@ fn main() {
     .max_connections(cap.connections);
     let config = Config::from_args(spec);
     let workers = config.workers.expect("the spec declares --workers");
+    // chapter:start
     // One socket per loop, all on one port: the kernel spreads the clients.
     let listeners = listen::listen_shared(&config, workers);
+    // chapter:end
     signals::install();
     let cap = cap.or_flag(config.max_connections);
     // The descriptors are the process's, shared by the loops: each takes its part.
@@ -62,6 +64,7 @@ fn main() {
         }
     }
     let mut loops = Vec::with_capacity(workers);
+    // chapter:start
     for (i, mut server) in servers.into_iter().enumerate() {
         let name = config.name;
         let spawned = thread::Builder::new()
@@ -72,6 +75,7 @@ fn main() {
                     fail_once(name, format_args!("event loop {i} failed: {err}"));
                 }
             });
+        // chapter:end
         match spawned {
             Ok(handle) => loops.push(handle),
             Err(err) => fail(&config, format_args!("cannot start loop {i}: {err}")),

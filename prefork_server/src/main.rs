@@ -44,6 +44,7 @@ fn main() {
         Spec::new(NAME, "N processes forked at start, each calling accept").workers(cli::cpus()),
     );
     let workers = config.workers.expect("the spec declares --workers");
+    // chapter:start
     let mut pool = Pool::new(workers);
     for id in 0..workers {
         if let Err(err) = pool.start(id, &listener, &config.http) {
@@ -52,6 +53,7 @@ fn main() {
             exit(1);
         }
     }
+    // chapter:end
     let model = format!("prefork, {workers} worker processes");
     listen::announce(&config, &listener, &model);
 
@@ -117,6 +119,7 @@ impl Pool {
     }
 }
 
+// chapter:start
 /// One worker: simple_server's loop, run by N processes on one socket, but
 /// with keep-alive on: a worker belongs to its connection until the client
 /// closes it or leaves it idle. Blocking `accept` on a shared socket wakes
@@ -135,6 +138,7 @@ fn worker(id: usize, listener: &TcpListener, http: &HttpConfig) {
             Err(err) => listen::accept_failed(NAME, &err),
         }
     }
+    // chapter:end
     // How evenly the kernel spread the connections, for the chapter and the
     // benchmark's log.
     log::line(format_args!(

@@ -12,23 +12,31 @@
 //! - [`stats`]: one run's result, and the summary of its repeats (medians, spread);
 //! - [`results`]: the results file of `bench wrk` (`bench-<date>.json`);
 //! - [`pages`]: that file's pages: each chapter's table and the comparison page;
+//! - [`readings`]: the sentences that read that file beside its tables, and their charts;
 //! - [`capacity`]: the results file of `bench capacity` (`connections.json`),
 //!   and in [`capacity::pages`] its page and each chapter's line;
 //! - [`robustness`]: the results file of `bench hostile` (`robustness.json`),
 //!   and in [`robustness::pages`] its page and each chapter's table;
 //! - [`syscalls`]: the results file of `bench syscalls` (`syscalls.json`),
 //!   and in [`syscalls::pages`] each chapter's calls per request;
+//! - [`code`]: the marked regions of each server's source, copied into its chapter;
+//! - [`site`]: every generated section of docs/ at once, as `bench pages` writes them;
+//! - [`lint`]: the figures typed into hand-written prose, which the docs must not have;
 //! - [`json`]: writing a results file (rounded JSON), and creating folders;
 //! - [`markdown`]: number formats, table rows, Mermaid charts, and the
 //!   rewriting of a page's marked section.
 
 pub mod capacity;
+pub mod code;
 pub mod json;
+pub mod lint;
 pub mod markdown;
 pub mod pages;
+pub mod readings;
 pub mod results;
 pub mod robustness;
 pub mod scenario;
+pub mod site;
 pub mod stats;
 pub mod syscalls;
 pub mod wrk;

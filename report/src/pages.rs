@@ -10,6 +10,7 @@ use crate::json::{create_dir, write_json};
 use crate::markdown::{
     BENCH, bar_chart, cpu, grid, latency, list, memory, opt, rate, row, thousands,
 };
+use crate::readings::{READING, chapter_reading, comparison_reading, cpu_chart};
 use crate::results::BenchFile;
 use crate::scenario::{SERVERS, Scenario, WORKER_COUNTS};
 use crate::stats::{PIPELINED_LATENCY, Summary};
@@ -32,7 +33,14 @@ pub fn rewrite_pages(out: &Path, file: &BenchFile) -> anyhow::Result<()> {
         let page = out.join(format!("{server}.md"));
         BENCH.update("bench", &page, &chapter_section(file, server))?;
     }
-    BENCH.update("bench", &out.join("README.md"), &comparison_section(file))
+    // Every chapter has a reading, if only to say its server was not measured.
+    for server in SERVERS {
+        let page = out.join(format!("{server}.md"));
+        READING.update("bench", &page, &chapter_reading(file, server))?;
+    }
+    let readme = out.join("README.md");
+    READING.update("bench", &readme, &comparison_reading(file))?;
+    BENCH.update("bench", &readme, &comparison_section(file))
 }
 
 /// What the Python original measured (`wrk -t2 -c10 -d10s`, requests/s),
@@ -337,6 +345,7 @@ pub fn comparison_section(file: &BenchFile) -> String {
         .map(|n| format!("{} `{}`: {}.", n.server, n.scenario.name(), n.reason));
     out += &list("Not applicable:", skipped);
 
+    out += &comparison_charts(file, &servers, &swept);
     for sc in [
         Scenario::C10,
         Scenario::Slow,
@@ -360,6 +369,85 @@ pub fn comparison_section(file: &BenchFile) -> String {
                 0,
             );
         }
+    }
+    out
+}
+
+/// The charts of what req/s hides: the clients left waiting at `c10` and
+/// `c1000`, the work per request, and each pool's sweep.
+fn comparison_charts(file: &BenchFile, servers: &[&str], swept: &[&str]) -> String {
+    let mut out = String::new();
+    for sc in [Scenario::C10, Scenario::C1000] {
+        let n = sc.workload().connections;
+        let bars: Vec<(String, f64)> = (servers.iter())
+            .filter_map(|s| Some((s.to_string(), find(file, s, sc.name())?.waiting_max? as f64)))
+            .collect();
+        if !bars.is_empty() {
+            let title = format!(
+                "{}: clients left waiting, of {}",
+                sc.name(),
+                thousands(n.into())
+            );
+            out += &format!("\n{}", bar_chart(&title, "clients", &bars, 0));
+        }
+    }
+    let sc = Scenario::C100;
+    let bars: Vec<(String, f64)> = (servers.iter())
+        .filter_map(|s| {
+            Some((
+                s.to_string(),
+                find(file, s, sc.name())?.cpu_ms_per_1k_requests_median?,
+            ))
+        })
+        .collect();
+    if !bars.is_empty() {
+        let title = format!("{}: CPU ms per 1,000 requests", sc.name());
+        out += &format!("\n{}", bar_chart(&title, "ms", &bars, 2));
+    }
+    for server in swept {
+        out += &sweep_chart(file, server).map_or(String::new(), |c| format!("\n{c}"));
+    }
+    out
+}
+
+/// A pool's `slow` answers per second at each `--workers` size, its 503s
+/// left out: a pool that turns clients away answers them fast.
+fn sweep_chart(file: &BenchFile, server: &str) -> Option<String> {
+    let run = crate::readings::Run { file };
+    let bars: Vec<(String, f64)> = WORKER_COUNTS
+        .iter()
+        .filter_map(|w| {
+            let answered = run.answered(server, &format!("workers w={w}"))?;
+            Some((format!("w={w}"), answered.median))
+        })
+        .collect();
+    let title = format!("{server}: slow, answers/s without 503s, by --workers");
+    (!bars.is_empty()).then(|| bar_chart(&title, "requests/s", &bars, 0))
+}
+
+/// The charts under a chapter's reading: its work per request beside
+/// nginx's, the share of its clients left waiting when there were any, and
+/// its sweep when it has a pool.
+pub fn chapter_charts(file: &BenchFile, server: &str) -> String {
+    let mut out = String::new();
+    let rows = file.summaries.iter().filter(|s| s.server == server);
+    let waiting: Vec<(String, f64)> = rows
+        .filter(|s| !matches!(s.scenario, Scenario::Workers | Scenario::Logging))
+        .filter_map(|s| {
+            let n = f64::from(s.scenario.workload().connections);
+            Some((s.label(), s.waiting_max? as f64 / n * 100.0))
+        })
+        .collect();
+    let charts = [
+        cpu_chart(file, server),
+        waiting.iter().any(|(_, w)| *w > 0.0).then(|| {
+            let title = format!("{server}: clients left waiting, % of the connections");
+            bar_chart(&title, "%", &waiting, 0)
+        }),
+        sweep_chart(file, server),
+    ];
+    for chart in charts.into_iter().flatten() {
+        out += &format!("\n{chart}");
     }
     out
 }
@@ -413,23 +501,48 @@ mod tests {
     }
 
     #[test]
-    fn the_committed_results_give_the_committed_pages() {
+    fn the_charts_show_what_requests_per_second_hide() {
         let file = committed();
-        let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs");
-        let page = |name: &str| fs::read_to_string(format!("{docs}/{name}.md")).unwrap();
-        let readme = page("README");
-        assert_eq!(
-            BENCH.rewrite(&readme, &comparison_section(&file)).unwrap(),
-            readme
+        let comparison = comparison_section(&file);
+        // prefork_server left 998 of 1,000 clients waiting at c1000.
+        let waiting = comparison
+            .split("```mermaid")
+            .find(|c| c.contains("c1000: clients left waiting, of 1,000"))
+            .unwrap();
+        assert!(
+            waiting.contains("\"prefork\"") && waiting.contains(", 998,"),
+            "{waiting}"
         );
-        for server in SERVERS {
-            let chapter = page(server);
-            assert_eq!(
-                BENCH
-                    .rewrite(&chapter, &chapter_section(&file, server))
-                    .unwrap(),
-                chapter
-            );
+        assert!(comparison.contains("prefork_server: slow, answers/s without 503s, by --workers"));
+        let chapter = chapter_charts(&file, "prefork_server");
+        assert!(chapter.contains("CPU ms per 1,000 requests") && chapter.contains("\"nginx c10\""));
+        assert!(chapter.contains("clients left waiting, % of the connections"));
+        assert!(!chapter_charts(&file, "cgi_server").contains("left waiting"));
+    }
+
+    /// Every generated section in docs/ is what `bench pages` writes from
+    /// the committed results and sources: the pages are rewritten in a copy
+    /// and compared with the committed ones.
+    #[test]
+    fn the_committed_results_give_the_committed_pages() {
+        let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        let docs = root.join("docs");
+        let copy = std::env::temp_dir().join(format!("pages-test-{}", std::process::id()));
+        let copy = crate::json::copy_pages(&docs, copy).unwrap();
+        crate::site::rewrite_docs(root, &copy).unwrap();
+        let mut stale = Vec::new();
+        for entry in fs::read_dir(&copy).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let now = fs::read_to_string(docs.join(&name)).unwrap_or_default();
+            if fs::read_to_string(entry.path()).unwrap() != now {
+                stale.push(name);
+            }
         }
+        let _ = fs::remove_dir_all(&copy);
+        assert!(
+            stale.is_empty(),
+            "generated sections differ from the results and sources in docs/{}: run `cargo run -p bench -- pages`",
+            stale.join(", docs/")
+        );
     }
 }

@@ -22,6 +22,7 @@ fn main() {
         "simple_server",
         "iterative: one connection at a time",
     ));
+    // chapter:start
     let mut http = config.http;
     http.persistent = false;
     listen::announce(&config, &listener, "iterative, one connection at a time");
@@ -36,3 +37,4 @@ fn main() {
         }
     }
 }
+// chapter:end

@@ -43,6 +43,7 @@ fn main() {
     );
     let workers = config.workers.expect("the spec declares --workers");
     let queue = config.queue.expect("the spec declares --queue");
+    // chapter:start
     let pool = signals::with_stop_signals_blocked(|| {
         threadpool::Builder::new()
             .num_threads(workers)
@@ -67,6 +68,7 @@ fn main() {
             Err(err) => listen::accept_failed(config.name, &err),
         }
     }
+    // chapter:end
 
     // Stop accepting: from here new clients are refused by the kernel.
     drop(listener);

@@ -41,6 +41,7 @@ fn main() {
     );
     let workers = config.workers.expect("the spec declares --workers");
     let listener = Arc::new(listener);
+    // chapter:start
     let pool = signals::with_stop_signals_blocked(|| {
         (0..workers)
             .map(|i| {
@@ -51,6 +52,7 @@ fn main() {
             })
             .collect::<Result<Vec<_>, _>>()
     });
+    // chapter:end
     let pool = match pool {
         Ok(pool) => pool,
         Err(err) => {
@@ -76,6 +78,7 @@ fn main() {
     signals::wait_while(|| pool.iter().any(|worker| !worker.is_finished()));
 }
 
+// chapter:start
 /// One worker's whole life: accept a connection, serve it to its end, repeat.
 fn worker(listener: &TcpListener, config: &Config) {
     while !signals::requested() {
@@ -89,3 +92,4 @@ fn worker(listener: &TcpListener, config: &Config) {
         }
     }
 }
+// chapter:end

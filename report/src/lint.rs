@@ -1,0 +1,280 @@
+//! The lint of hand-written prose: a figure typed into a page goes stale
+//! with the next run, so every figure in docs/ must either sit in a
+//! generated section or be a fixed fact listed in `docs/facts.md` with its
+//! source. The test `no_figure_in_the_docs_is_typed_by_hand` applies it.
+//!
+//! What is scanned: each page of docs/ (but `facts.md`, the list itself),
+//! outside fenced code blocks, inline code spans, link targets, HTML
+//! comments and generated sections (`<!-- NAME:start -->` to
+//! `<!-- NAME:end -->`).
+//!
+//! A figure is a number: digits, with `,` or `.` between digits (`35,458`,
+//! `2.21`), and a `%` right after it if there is one (`62%`). It is allowed
+//! when a figure of some entry of the facts table's first column is the same
+//! text (the entry `` `Linux 5.19` `` allows `5.19`), or by one of these rules:
+//! - a number glued to a letter, `_` or `/` is part of a name: `c10`,
+//!   `threadpool1_server`, `HTTP/1.1`, `x86_64`, `3xx`;
+//! - a number written with a leading zero is a name: seed `003`;
+//! - a number right after a word that names things by number is a name:
+//!   `RFC 9112`, `section 9.3.2`, `seed 003`, `issue 236`, `CPU 0`;
+//! - the number of an ordered list item (`1. ` at the start of a line) is
+//!   Markdown, not a figure.
+
+/// A figure found in prose: its line (from 1) and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stray {
+    pub line: usize,
+    pub figure: String,
+}
+
+/// The words after which a number is a name, not a quantity.
+const NUMBERED: [&str; 6] = ["RFC", "section", "seed", "issue", "issues", "CPU"];
+
+/// The allowed figures: every figure of the first backticked cell of each
+/// row of the facts table (`| `20,000` | what it is | source |`).
+pub fn facts(table: &str) -> Vec<String> {
+    let mut allowed = Vec::new();
+    for line in table.lines() {
+        let Some(cell) = line
+            .trim()
+            .strip_prefix('|')
+            .and_then(|r| r.split('|').next())
+        else {
+            continue;
+        };
+        let mut parts = cell.split('`');
+        if let (Some(_), Some(fact), Some(_)) = (parts.next(), parts.next(), parts.next()) {
+            allowed.extend(figures(fact).into_iter().map(|(_, f)| f));
+        }
+    }
+    allowed
+}
+
+/// The numbers of a piece of prose, each with its byte offset, as the lint
+/// sees them (names excepted, see the module's rules).
+fn figures(text: &str) -> Vec<(usize, String)> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len()
+            && (bytes[i].is_ascii_digit()
+                || (matches!(bytes[i], b',' | b'.')
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)))
+        {
+            i += 1;
+        }
+        let mut end = i;
+        if bytes.get(i) == Some(&b'%') {
+            end += 1;
+        }
+        let before = text[..start].chars().next_back();
+        let after = text[i..].chars().next();
+        let glued = |c: Option<char>| c.is_some_and(|c| c.is_alphabetic() || c == '_' || c == '/');
+        let leading_zero =
+            bytes[start] == b'0' && bytes.get(start + 1).is_some_and(u8::is_ascii_digit);
+        let word = text[..start].trim_end_matches(' ');
+        let named = start > word.len()
+            && NUMBERED.iter().any(|w| {
+                word.ends_with(w) && !glued(word[..word.len() - w.len()].chars().next_back())
+            });
+        if !(glued(before) || glued(after) || leading_zero || named) {
+            found.push((start, text[start..end].to_string()));
+        }
+        i = end.max(i);
+    }
+    found
+}
+
+/// Blanks out what is not prose in one line: inline code spans, link
+/// targets and HTML comments opened and closed on it. `comment` carries an
+/// HTML comment left open from a line before.
+fn prose(line: &str, comment: &mut bool) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    loop {
+        if *comment {
+            match rest.find("-->") {
+                Some(at) => {
+                    rest = &rest[at + 3..];
+                    *comment = false;
+                }
+                None => return out,
+            }
+        }
+        // The nearest of: a comment, a code span, a link target.
+        let next = [rest.find("<!--"), rest.find('`'), rest.find("](")];
+        let Some(at) = next.iter().flatten().min().copied() else {
+            return out + rest;
+        };
+        out += &rest[..at];
+        rest = &rest[at..];
+        if rest.starts_with("<!--") {
+            rest = &rest[4..];
+            *comment = true;
+        } else if rest.starts_with('`') {
+            let ticks = rest.len() - rest.trim_start_matches('`').len();
+            let fence = &rest[..ticks];
+            rest = &rest[ticks..];
+            match rest.find(fence) {
+                Some(close) => rest = &rest[close + ticks..],
+                None => return out,
+            }
+        } else {
+            // `](target)`: keep the bracket, drop the target.
+            out.push(']');
+            rest = rest[2..].split_once(')').map_or("", |(_, after)| after);
+        }
+        out.push(' ');
+    }
+}
+
+/// The figures of a page that are neither generated nor allowed.
+pub fn stray_figures(page: &str, allowed: &[String]) -> Vec<Stray> {
+    let mut strays = Vec::new();
+    let (mut fenced, mut generated, mut comment) = (None::<&str>, false, false);
+    for (n, line) in page.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(fence) = fenced {
+            if trimmed.starts_with(fence) {
+                fenced = None;
+            }
+            continue;
+        }
+        if let Some(fence) = ["```", "~~~"].iter().find(|f| trimmed.starts_with(**f)) {
+            fenced = Some(fence);
+            continue;
+        }
+        if is_marker(trimmed, ":end -->") {
+            generated = false;
+            continue;
+        }
+        if generated || is_marker(trimmed, ":start -->") {
+            generated = true;
+            continue;
+        }
+        // A reference-style link definition is a target, not prose.
+        if trimmed.starts_with('[') && trimmed.contains("]: ") {
+            continue;
+        }
+        let text = prose(line, &mut comment);
+        // An ordered list's number is Markdown.
+        let body = text.trim_start();
+        let list_number = body
+            .find(". ")
+            .filter(|&at| at > 0 && body[..at].bytes().all(|b| b.is_ascii_digit()));
+        let skip = list_number.map_or(0, |at| text.len() - body.len() + at + 1);
+        for (at, figure) in figures(&text) {
+            if at >= skip && !allowed.contains(&figure) {
+                strays.push(Stray {
+                    line: n + 1,
+                    figure,
+                });
+            }
+        }
+    }
+    strays
+}
+
+/// `<!-- NAME:start -->` or `<!-- NAME:end -->` (the `tail` given).
+fn is_marker(line: &str, tail: &str) -> bool {
+    line.strip_prefix("<!-- ")
+        .and_then(|r| r.trim_end().strip_suffix(tail))
+        .is_some_and(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+
+    fn strays(page: &str, allowed: &[&str]) -> Vec<(usize, String)> {
+        let allowed: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
+        (stray_figures(page, &allowed).into_iter())
+            .map(|s| (s.line, s.figure))
+            .collect()
+    }
+
+    #[test]
+    fn figures_in_prose_are_found_and_the_rest_is_not() {
+        let page = "\
+# cgi_server on HTTP/1.1
+It quotes 35,458 and 2.21 and 62% (±6%), against 0.94–1.08×.
+Names: c10, threadpool1_server, x86_64, 3xx, 503s, seed 003, RFC 9112, section 9.3.2, issue 236.
+Hidden: `wrk -t2 -c10`, [the run](results/bench-2026-11-24.json), <!-- 41,203 -->.
+<!-- bench:start -->
+| simple_server | 20,580 |
+<!-- bench:end -->
+```text
+8 of 10
+```
+1. the first step, then 2 more
+[ref]: https://example.com/236
+The limit is 20,000, from the machine; it ended in 2026.";
+        assert_eq!(
+            strays(page, &["20,000"]),
+            [
+                (2, "35,458".into()),
+                (2, "2.21".into()),
+                (2, "62%".into()),
+                (2, "6%".into()),
+                (2, "0.94".into()),
+                (2, "1.08".into()),
+                (11, "2".into()),
+                (13, "2026".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_comment_may_span_lines_and_a_facts_entry_allows_its_figures() {
+        let page = "before <!-- 12\n34 --> after 56\n";
+        assert_eq!(strays(page, &[]), [(2, "56".into())]);
+        let table = "| figure | what it is | source |\n|---|---|---|\n\
+                     | `20,000` | open files | the machine (`ulimit -Hn`) |\n\
+                     | `Linux 5.19` | io_uring's oldest kernel here | uring_server |\n";
+        assert_eq!(facts(table), ["20,000", "5.19"]);
+    }
+
+    /// No page of docs/ carries a figure typed by hand: every figure is
+    /// generated or listed in docs/facts.md with its source. Ignored until
+    /// the prose of issue 14 lands; run it with `cargo test -p report -- --ignored`.
+    #[test]
+    #[ignore = "the hand-written prose is being rewritten (issue 14); remove once it lands"]
+    fn no_figure_in_the_docs_is_typed_by_hand() {
+        let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs");
+        // A missing list allows nothing.
+        let allowed = facts(&fs::read_to_string(format!("{docs}/facts.md")).unwrap_or_default());
+        let mut pages: Vec<_> = (fs::read_dir(docs).unwrap().flatten())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "md") && !p.ends_with("facts.md"))
+            .collect();
+        pages.sort();
+        let mut found = Vec::new();
+        for page in pages {
+            let name = page.file_name().unwrap().to_string_lossy().to_string();
+            for s in stray_figures(&fs::read_to_string(&page).unwrap(), &allowed) {
+                found.push(format!("docs/{name}:{}: {}", s.line, s.figure));
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "{} figures typed into prose:\n{}\nA figure that a run produced belongs in a generated \
+             section (report writes it from the results file); a fixed fact (a limit of this \
+             project, a seed's figure) goes in docs/facts.md's table with its source.",
+            found.len(),
+            found.join("\n")
+        );
+    }
+}
