@@ -299,6 +299,14 @@ fn claims(server: &str) -> Vec<Claim> {
             cpu_cores,
         ],
         "async_server" => vec![against_nginx, async_against_the_loop, slow],
+        "percore_server" => vec![
+            against_nginx,
+            against_the_loop,
+            loops_share_the_cores,
+            cpu_against_one_loop,
+            slow,
+        ],
+        "uring_server" => vec![against_nginx, against_the_loop, slow, cpu_cores],
         _ => vec![against_nginx, slow, cpu_cores],
     }
 }
@@ -378,8 +386,9 @@ fn versus(run: &Run, server: &str, other: &str, labels: &[&str], title: &str) ->
     let gaps = match rate_gaps.len() {
         0 => " In requests per second the two cannot be told apart.".to_string(),
         n if n == rates.len() => " Every one of these gaps is larger than the noise.".to_string(),
+        1 => format!(" Only `{}` is a gap larger than the noise.", rate_gaps[0]),
         _ => format!(
-            " Only {} is a gap larger than the noise.",
+            " Only {} are gaps larger than the noise.",
             rate_gaps
                 .iter()
                 .map(|l| format!("`{l}`"))
@@ -451,6 +460,45 @@ fn against_the_loop(run: &Run, server: &str) -> Option<String> {
         &labels(&KEEP_ALIVE),
         "Against `multiplexingio_server` (epoll), same run",
     )
+}
+
+/// Where a loop per core costs more per request than one loop: said only
+/// when the run shows it at `c1000`.
+fn loops_share_the_cores(run: &Run, server: &str) -> Option<String> {
+    let (label, other) = (Scenario::C1000.name(), "multiplexingio_server");
+    let (a, b) = (run.cpu(server, label)?, run.cpu(other, label)?);
+    let c = compare(a, b)?;
+    (c.apart && c.ratio > 1.0).then(|| {
+        format!(
+            "**More work per request at `{label}`** than `multiplexingio_server` ({} against {}, {}): \
+             on this machine the loops and wrk's two threads share two cores, so each loop wakes more \
+             often for fewer ready sockets (the System calls section counts `epoll_wait` per request), \
+             and every wake-up is a switch between threads. A loop per core pays off when it has the \
+             core to itself.",
+            cpu(a.median),
+            cpu(b.median),
+            verdict(c)
+        )
+    })
+}
+
+/// `cpu` against the one-thread loop: what a loop per core buys.
+fn cpu_against_one_loop(run: &Run, server: &str) -> Option<String> {
+    let (label, other) = (Scenario::Cpu.name(), "multiplexingio_server");
+    let (a, b) = (run.rate(server, label)?, run.rate(other, label)?);
+    let c = compare(a, b)?;
+    let why = if c.apart && c.ratio > 1.0 {
+        "each loop computes on its own core, where `multiplexingio_server`'s one loop computes on one \
+         and makes every other client wait meanwhile"
+    } else {
+        "no gain beyond the noise in this run"
+    };
+    Some(format!(
+        "**`cpu` against `multiplexingio_server`:** {} against {} req/s ({}): {why}.",
+        rate(a.median),
+        rate(b.median),
+        verdict(c)
+    ))
 }
 
 fn async_against_the_loop(run: &Run, server: &str) -> Option<String> {
@@ -1503,7 +1551,9 @@ pub fn cpu_chart(file: &BenchFile, server: &str) -> Option<String> {
     let run = Run { file };
     let mut bars = Vec::new();
     for sc in Scenario::ALL {
-        if matches!(sc, Scenario::Workers | Scenario::Logging) {
+        // `cpu` is left out: its cost is the arithmetic each request asks
+        // for, the same everywhere, and a bar that tall would flatten the rest.
+        if matches!(sc, Scenario::Workers | Scenario::Logging | Scenario::Cpu) {
             continue;
         }
         if let Some(own) = run.cpu(server, sc.name()) {
@@ -1515,7 +1565,7 @@ pub fn cpu_chart(file: &BenchFile, server: &str) -> Option<String> {
     }
     (!bars.is_empty()).then(|| {
         bar_chart(
-            &format!("{server}: CPU ms per 1,000 requests (nginx beside it)"),
+            &format!("{server}: CPU ms per 1,000 requests, nginx beside it (cpu left out)"),
             "ms",
             &bars,
             2,
