@@ -257,7 +257,7 @@ mod tests {
                 o.load.warmup,
                 o.scenarios().len()
             ),
-            (5, 3, 1, 9)
+            (5, 3, 1, 10)
         );
         let Ok(Command::Wrk(q)) = parse("wrk --quick --duration 2") else {
             panic!()

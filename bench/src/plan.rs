@@ -60,8 +60,12 @@ pub fn not_applicable(server: &ServerInfo, scenario: Scenario) -> Option<String>
         Slow | Cpu if server.is_nginx => {
             "the reference config only returns the fixed hello; it has no /sleep or /cpu"
         }
-        Workers if server.is_nginx => "nginx's worker_processes is not what the sweep is about",
-        Workers if !server.has_workers => "no --workers option: the strategy has no fixed pool",
+        Workers | WorkersFast if server.is_nginx => {
+            "nginx's worker_processes is not what the sweep is about"
+        }
+        Workers | WorkersFast if !server.has_workers => {
+            "no --workers option: the strategy has no fixed pool"
+        }
         Logging if server.is_nginx => "the reference config has access_log off",
         // The logging pair is measured on one server only, which needs no
         // reason on every other server's page.
@@ -102,7 +106,7 @@ pub fn build(
                 continue;
             }
             match scenario {
-                Workers => round.extend(WORKER_COUNTS.map(|n| {
+                Workers | WorkersFast => round.extend(WORKER_COUNTS.map(|n| {
                     instance(
                         &["--workers".into(), n.to_string()],
                         scenario,
@@ -180,11 +184,11 @@ mod tests {
     #[test]
     fn the_plan_has_every_run_once_per_round_and_keeps_a_server_together() {
         let plan = build(&servers(), &Scenario::ALL, 3, DEFAULT_LOGGING_SERVER);
-        // 11 servers × 7 plain scenarios, nginx × 5, 4 × 4 sweep runs, the logging pair;
-        // 12 plain instances, 16 sweep instances, 2 logging instances.
+        // 11 servers × 7 plain scenarios, nginx × 5, 4 pools × 2 sweeps × 4 sizes, the
+        // logging pair; 12 plain instances, 32 sweep instances, 2 logging instances.
         assert_eq!(
             (plan.rounds.len(), plan.runs(), plan.starts()),
-            (3, 3 * 100, 3 * 30)
+            (3, 3 * 116, 3 * 46)
         );
         assert!(estimate_s(&plan, 5, 1) < 40.0 * 60.0);
         let skipped: Vec<String> = plan

@@ -213,7 +213,7 @@ pub fn comparison_section(file: &BenchFile) -> String {
     // The plain scenarios that appear in the results, in their usual order.
     let scenarios: Vec<Scenario> = Scenario::ALL
         .into_iter()
-        .filter(|&sc| !matches!(sc, Scenario::Workers | Scenario::Logging))
+        .filter(|&sc| !sc.is_sweep() && sc != Scenario::Logging)
         .filter(|&sc| file.summaries.iter().any(|s| s.label() == sc.name()))
         .collect();
     let names: Vec<String> = scenarios.iter().map(|sc| sc.name().to_string()).collect();
@@ -263,17 +263,31 @@ pub fn comparison_section(file: &BenchFile) -> String {
         }
     }
 
-    let has_sweep = |server: &&str| {
-        file.summaries
-            .iter()
-            .any(|s| s.server == *server && s.scenario == Scenario::Workers)
+    let swept_in = |sweep: Scenario| -> Vec<&str> {
+        let has_sweep = |server: &&str| {
+            (file.summaries.iter()).any(|s| s.server == *server && s.scenario == sweep)
+        };
+        servers.iter().copied().filter(has_sweep).collect()
     };
-    let swept: Vec<&str> = servers.iter().copied().filter(has_sweep).collect();
-    if !swept.is_empty() {
-        out.push_str("\n### Worker sweep: `slow` at `--workers N` (req/s, p99)\n\n");
+    for (sweep, what) in [
+        (Scenario::Workers, "`slow`"),
+        (Scenario::WorkersFast, "`GET /`"),
+    ] {
+        let swept = swept_in(sweep);
+        if swept.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "\n### Worker sweep: {what} at `--workers N` (req/s, p99)\n\n"
+        );
         let head: Vec<String> = WORKER_COUNTS.iter().map(u32::to_string).collect();
         out += &grid(&head, &swept, |server, i| {
-            let s = find(file, server, &format!("workers w={}", WORKER_COUNTS[i]));
+            let s = find(
+                file,
+                server,
+                &format!("{} w={}", sweep.name(), WORKER_COUNTS[i]),
+            );
             s.map_or("n/a".to_string(), |s| {
                 format!("{}, {}", rate_cell(s), opt(s.p99_us_median, latency))
             })
@@ -345,6 +359,10 @@ pub fn comparison_section(file: &BenchFile) -> String {
         .map(|n| format!("{} `{}`: {}.", n.server, n.scenario.name(), n.reason));
     out += &list("Not applicable:", skipped);
 
+    let (slow, fast) = (swept_in(Scenario::Workers), swept_in(Scenario::WorkersFast));
+    let swept: Vec<&str> = (servers.iter().copied())
+        .filter(|s| slow.contains(s) || fast.contains(s))
+        .collect();
     out += &comparison_charts(file, &servers, &swept);
     for sc in [
         Scenario::C10,
@@ -405,23 +423,29 @@ fn comparison_charts(file: &BenchFile, servers: &[&str], swept: &[&str]) -> Stri
         out += &format!("\n{}", bar_chart(&title, "ms", &bars, 2));
     }
     for server in swept {
-        out += &sweep_chart(file, server).map_or(String::new(), |c| format!("\n{c}"));
+        for sweep in [Scenario::Workers, Scenario::WorkersFast] {
+            out += &sweep_chart(file, server, sweep).map_or(String::new(), |c| format!("\n{c}"));
+        }
     }
     out
 }
 
 /// A pool's `slow` answers per second at each `--workers` size, its 503s
 /// left out: a pool that turns clients away answers them fast.
-fn sweep_chart(file: &BenchFile, server: &str) -> Option<String> {
+fn sweep_chart(file: &BenchFile, server: &str, sweep: Scenario) -> Option<String> {
     let run = crate::readings::Run { file };
     let bars: Vec<(String, f64)> = WORKER_COUNTS
         .iter()
         .filter_map(|w| {
-            let answered = run.answered(server, &format!("workers w={w}"))?;
+            let answered = run.answered(server, &format!("{} w={w}", sweep.name()))?;
             Some((format!("w={w}"), answered.median))
         })
         .collect();
-    let title = format!("{server}: slow, answers/s without 503s, by --workers");
+    let load = match sweep {
+        Scenario::WorkersFast => "GET /",
+        _ => "slow",
+    };
+    let title = format!("{server}: {load}, answers/s without 503s, by --workers");
     (!bars.is_empty()).then(|| bar_chart(&title, "requests/s", &bars, 0))
 }
 
@@ -432,7 +456,7 @@ pub fn chapter_charts(file: &BenchFile, server: &str) -> String {
     let mut out = String::new();
     let rows = file.summaries.iter().filter(|s| s.server == server);
     let waiting: Vec<(String, f64)> = rows
-        .filter(|s| !matches!(s.scenario, Scenario::Workers | Scenario::Logging))
+        .filter(|s| !s.scenario.is_sweep() && s.scenario != Scenario::Logging)
         .filter_map(|s| {
             let n = f64::from(s.scenario.workload().connections);
             Some((s.label(), s.waiting_max? as f64 / n * 100.0))
@@ -444,7 +468,8 @@ pub fn chapter_charts(file: &BenchFile, server: &str) -> String {
             let title = format!("{server}: clients left waiting, % of the connections");
             bar_chart(&title, "%", &waiting, 0)
         }),
-        sweep_chart(file, server),
+        sweep_chart(file, server, Scenario::Workers),
+        sweep_chart(file, server, Scenario::WorkersFast),
     ];
     for chart in charts.into_iter().flatten() {
         out += &format!("\n{chart}");

@@ -273,16 +273,18 @@ fn claims(server: &str) -> Vec<Claim> {
             served,
             slow,
             sweep,
+            fast_sweep,
             close_against_fork,
             memory_at_close,
             python,
         ],
-        "threadpool1_server" => vec![served, sweep, logging],
+        "threadpool1_server" => vec![served, sweep, fast_sweep, logging],
         "threadpool2_server" => vec![
             c10_against_blocking,
             close_against_thread_and_handoff,
             served,
             sweep_against_prefork,
+            fast_sweep,
             memory_at_c1000,
         ],
         "noblocking_server" => vec![
@@ -305,6 +307,7 @@ fn claims(server: &str) -> Vec<Claim> {
             loops_share_the_cores,
             cpu_against_one_loop,
             slow,
+            fast_sweep,
         ],
         "uring_server" => vec![
             against_nginx,
@@ -1074,6 +1077,56 @@ fn sweep(run: &Run, server: &str) -> Option<String> {
     Some(text + ".")
 }
 
+/// The sweep on `GET /`: seed `003_…` asked whether a bigger pool slows
+/// fast requests (its Python pool got slower with more threads).
+fn fast_sweep(run: &Run, server: &str) -> Option<String> {
+    let sweep = Scenario::WorkersFast;
+    let rows: Vec<(u32, Spread)> = (WORKER_COUNTS.iter())
+        .filter_map(|w| {
+            Some((
+                *w,
+                run.answered(server, &format!("{} w={w}", sweep.name()))?,
+            ))
+        })
+        .collect();
+    let ((few, first), (many, last)) = (*rows.first()?, *rows.last()?);
+    if few == many {
+        return None;
+    }
+    let rates: Vec<String> = rows.iter().map(|(_, a)| rate(a.median)).collect();
+    let sizes: Vec<String> = rows.iter().map(|(w, _)| w.to_string()).collect();
+    let c = compare(last, first)?;
+    let answer = match (c.apart, c.ratio < 1.0) {
+        (false, _) => "no: within the spread of the repeats, the pool's size does not change it",
+        (true, true) => "here it does: the biggest pool answers fewer",
+        (true, false) => "no, the biggest pool answers more",
+    };
+    let mut text = format!(
+        "**Does a bigger pool slow fast requests?** (seed `003_…`'s question; `GET /` from {} \
+         keep-alive clients at `--workers N`, answers without 503s): {} a second for {} workers. \
+         {many} against {few}: {}; {answer}",
+        sweep.workload().connections,
+        rates.join(", "),
+        sizes.join(", "),
+        verdict(c),
+    );
+    let waiting: Vec<String> = (WORKER_COUNTS.iter())
+        .filter_map(|w| {
+            let s = run.row(server, &format!("{} w={w}", sweep.name()))?;
+            let n = s.waiting_max.filter(|n| *n > 0)?;
+            Some(format!("{n} at {w}"))
+        })
+        .collect();
+    if !waiting.is_empty() {
+        let _ = write!(
+            text,
+            ". Clients left waiting: {}, the ones no worker had room for",
+            waiting.join(", ")
+        );
+    }
+    Some(text + ".")
+}
+
 fn sweep_against_prefork(run: &Run, server: &str) -> Option<String> {
     let mut text = sweep(run, server)?;
     let other = "prefork_server";
@@ -1580,7 +1633,7 @@ pub fn cpu_chart(file: &BenchFile, server: &str) -> Option<String> {
     for sc in Scenario::ALL {
         // `cpu` is left out: its cost is the arithmetic each request asks
         // for, the same everywhere, and a bar that tall would flatten the rest.
-        if matches!(sc, Scenario::Workers | Scenario::Logging | Scenario::Cpu) {
+        if sc.is_sweep() || matches!(sc, Scenario::Logging | Scenario::Cpu) {
             continue;
         }
         if let Some(own) = run.cpu(server, sc.name()) {
@@ -1744,6 +1797,38 @@ mod tests {
         assert_eq!(loops_share_the_cores(&run, percore), None);
         let text = cpu_against_one_loop(&run, percore).unwrap();
         assert!(text.contains("no gain beyond the noise"), "{text}");
+    }
+
+    #[test]
+    fn the_fast_sweep_answers_seed_003s_question_from_the_repeats() {
+        let sweep = |rates: [f64; 4], waiting: u64| -> BenchFile {
+            let mut runs = Vec::new();
+            for (w, r) in WORKER_COUNTS.iter().zip(rates) {
+                for d in [-500.0, 0.0, 500.0] {
+                    let mut one =
+                        repeat("threadpool2_server", Scenario::WorkersFast, r + d, 10.0, 0);
+                    one.variant = format!("w={w}");
+                    if *w == 1
+                        && let Some(m) = one.measured.as_mut()
+                    {
+                        m.waiting = waiting;
+                    }
+                    runs.push(one);
+                }
+            }
+            file(runs)
+        };
+        let level = sweep([80_000.0, 80_500.0, 79_800.0, 80_200.0], 99);
+        let text = fast_sweep(&Run { file: &level }, "threadpool2_server").unwrap();
+        assert!(
+            text.contains("within the spread of the repeats, the pool's size does not change it"),
+            "{text}"
+        );
+        assert!(text.contains("Clients left waiting: 99 at 1"), "{text}");
+        let slower = sweep([80_000.0, 70_000.0, 60_000.0, 40_000.0], 0);
+        let text = fast_sweep(&Run { file: &slower }, "threadpool2_server").unwrap();
+        assert!(text.contains("0.50×, about half; here it does"), "{text}");
+        assert!(!text.contains("waiting"), "{text}");
     }
 
     #[test]

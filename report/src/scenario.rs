@@ -23,22 +23,39 @@ pub enum Scenario {
     Slow,
     Cpu,
     Workers,
+    /// The sweep on fast requests (`GET /`): does a bigger pool slow them?
+    #[serde(rename = "workers-fast")]
+    WorkersFast,
     Logging,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
-        C10, C100, C1000, Pipelined, Close, Slow, Cpu, Workers, Logging,
+    pub const ALL: [Scenario; 10] = [
+        C10,
+        C100,
+        C1000,
+        Pipelined,
+        Close,
+        Slow,
+        Cpu,
+        Workers,
+        WorkersFast,
+        Logging,
     ];
 
     pub fn name(self) -> &'static str {
         self.about().0
     }
 
-    /// What wrk does in this scenario. `workers` is `slow` and `logging` is
-    /// `c10`, on differently started servers.
+    /// What wrk does in this scenario. `workers` is `slow`, `workers-fast`
+    /// is `c100` and `logging` is `c10`, on differently started servers.
     pub fn workload(self) -> Workload {
         self.about().1
+    }
+
+    /// The two pool-size sweeps: run at each of [`WORKER_COUNTS`], not once.
+    pub fn is_sweep(self) -> bool {
+        matches!(self, Workers | WorkersFast)
     }
 
     /// One line for the plan: what the scenario exposes.
@@ -102,6 +119,11 @@ impl Scenario {
                 "workers",
                 get(100, slow),
                 "pool size against a slow workload",
+            ),
+            WorkersFast => (
+                "workers-fast",
+                get(100, root),
+                "pool size against fast requests",
             ),
             Logging => (
                 "logging",
