@@ -16,41 +16,8 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
 . scripts/setup.sh
 
-# wrk: install it with the system's package manager when that can be done
-# without a password prompt, else name the exact command and stop.
-if ! command -v wrk >/dev/null 2>&1; then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-      sudo="sudo"
-    else
-      sudo="no"
-    fi
-  fi
-  if command -v apt-get >/dev/null 2>&1; then
-    install="apt-get update && apt-get install -y wrk"
-    if [ "$sudo" != "no" ]; then
-      say "wrk is missing; installing it: $install"
-      $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q wrk
-    fi
-  elif command -v dnf >/dev/null 2>&1; then
-    install="dnf install -y wrk"
-    if [ "$sudo" != "no" ]; then
-      say "wrk is missing; installing it: $install"
-      $sudo dnf install -y wrk
-    fi
-  elif command -v brew >/dev/null 2>&1; then
-    install="brew install wrk"
-    brew install wrk
-  else
-    install="(no known package manager) build it from https://github.com/wg/wrk"
-  fi
-  if ! command -v wrk >/dev/null 2>&1; then
-    say "wrk is not installed and could not be installed here. Run:"
-    say "  sudo sh -c '$install'"
-    exit 1
-  fi
-fi
+# wrk: installed if it can be done without a password prompt, else named.
+need_tools wrk
 
 # Release builds only: the numbers of a debug build mean nothing. The
 # examples include bare_mio, the event loop without HTTP (a reference row).

@@ -16,44 +16,8 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
 . scripts/setup.sh
 
-# strace and wrk: installed with the system's package manager when that can
-# be done without a password prompt, else the exact command is named.
-missing=()
-for tool in strace wrk; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-      sudo="sudo"
-    else
-      sudo="no"
-    fi
-  fi
-  if command -v apt-get >/dev/null 2>&1; then
-    install="apt-get update && apt-get install -y ${missing[*]}"
-    if [ "$sudo" != "no" ]; then
-      say "${missing[*]} missing; installing: $install"
-      $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
-    fi
-  elif command -v dnf >/dev/null 2>&1; then
-    install="dnf install -y ${missing[*]}"
-    if [ "$sudo" != "no" ]; then
-      say "${missing[*]} missing; installing: $install"
-      $sudo dnf install -y "${missing[@]}"
-    fi
-  else
-    install="(no known package manager) install ${missing[*]} by hand"
-  fi
-  for tool in "${missing[@]}"; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-      say "$tool is not installed and could not be installed here. Run:"
-      say "  sudo sh -c '$install'"
-      exit 1
-    fi
-  done
-fi
+# strace and wrk: installed if it can be done without a password prompt, else named.
+need_tools strace wrk
 
 # strace attaches with ptrace: a Yama setting of 2 or 3 forbids it to a
 # normal user even for its own processes' children.
