@@ -27,6 +27,18 @@ pub fn detect(wrk: Option<&Path>, nginx: Option<&Path>) -> Machine {
     }
 }
 
+/// The machine as the capacity, hostile and syscalls files record it, now.
+pub fn host() -> report::capacity::Host {
+    let machine = detect(None, None);
+    report::capacity::Host {
+        cpu: machine.cpu_model,
+        cores: machine.cores,
+        kernel: machine.kernel,
+        rustc: machine.rustc,
+        date: now(),
+    }
+}
+
 /// Now, as UTC in RFC 3339 to the second: "2026-11-23T18:01:23Z".
 pub fn now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()

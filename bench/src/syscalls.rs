@@ -17,7 +17,6 @@ use std::{env, process, thread};
 use anyhow::{Context, bail};
 use clap::Args;
 use clap::builder::PossibleValuesParser;
-use report::capacity::Host;
 use report::json::{create_dir, pages_dir};
 use report::scenario::{SERVERS, Scenario};
 use report::syscalls::{ServerCount, Settings, SyscallsFile, parse_strace_summary};
@@ -121,7 +120,6 @@ pub fn run(args: &SyscallsArgs) -> anyhow::Result<bool> {
         return Ok(false);
     }
     let failed = counts.iter().filter(|c| c.error.is_some()).count();
-    let machine = machine::detect(None, None);
     let load = wrk::args(
         LOAD.workload(),
         setup.duration_s,
@@ -132,13 +130,7 @@ pub fn run(args: &SyscallsArgs) -> anyhow::Result<bool> {
         .filter(|a| !a.is_empty() && *a != "-s")
         .collect();
     let file = SyscallsFile {
-        machine: Host {
-            cpu: machine.cpu_model,
-            cores: machine.cores,
-            kernel: machine.kernel,
-            rustc: machine.rustc,
-            date: machine::now(),
-        },
+        machine: machine::host(),
         settings: Settings {
             quick: args.quick,
             load: format!("wrk {}", load.join(" ")),

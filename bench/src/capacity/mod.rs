@@ -20,7 +20,7 @@ mod run;
 
 pub use run::run;
 
-use report::capacity::{ConnectionsFile, Host, ServerRun, Settings};
+use report::capacity::{ConnectionsFile, ServerRun, Settings};
 use report::json::pages_dir;
 
 use crate::cli::CapacityArgs;
@@ -32,15 +32,8 @@ const SERVER_ARGS: [&str; 4] = ["--idle-timeout", "3600", "--header-timeout", "3
 /// Builds the results file and has `report` write it and the pages: in
 /// docs/, or a temporary folder with `--quick`.
 pub fn write(args: &CapacityArgs, servers: Vec<ServerRun>) -> anyhow::Result<()> {
-    let machine = machine::detect(None, None);
     let file = ConnectionsFile {
-        machine: Host {
-            cpu: machine.cpu_model,
-            cores: machine.cores,
-            kernel: machine.kernel,
-            rustc: machine.rustc,
-            date: machine::now(),
-        },
+        machine: machine::host(),
         settings: Settings {
             steps: args.steps(),
             rate: args.rate,

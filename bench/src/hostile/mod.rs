@@ -301,15 +301,8 @@ fn line(o: &Outcome) -> String {
 }
 
 fn results_file(args: &HostileArgs, attacks: &[Attack], outcomes: Vec<Outcome>) -> RobustnessFile {
-    let machine = machine::detect(None, None);
     RobustnessFile {
-        machine: report::capacity::Host {
-            cpu: machine.cpu_model,
-            cores: machine.cores,
-            kernel: machine.kernel,
-            rustc: machine.rustc,
-            date: machine::now(),
-        },
+        machine: machine::host(),
         settings: Settings {
             quick: args.quick,
             probe_every_ms: watch::PROBE_EVERY.as_millis() as u64,
