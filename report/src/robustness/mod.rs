@@ -20,6 +20,19 @@ pub struct RobustnessFile {
     pub outcomes: Vec<Outcome>,
 }
 
+impl RobustnessFile {
+    /// The servers, in the order they were measured.
+    pub fn servers(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for o in &self.outcomes {
+            if !names.contains(&o.server.as_str()) {
+                names.push(&o.server);
+            }
+        }
+        names
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub quick: bool,

@@ -28,24 +28,13 @@ pub fn rewrite_pages(out: &Path, file: &RobustnessFile) -> anyhow::Result<()> {
     let page = out.join("robustness.md");
     ROBUSTNESS.update("hostile", &page, &section(file))?;
     READINGS.update("hostile", &page, &readings::readings(file))?;
-    for server in servers(file) {
+    for server in file.servers() {
         let chapter = out.join(format!("{server}.md"));
         if chapter.exists() {
             ROBUSTNESS.update("hostile", &chapter, &chapter_section(file, server))?;
         }
     }
     Ok(())
-}
-
-/// The servers, in the order they were measured.
-fn servers(file: &RobustnessFile) -> Vec<&str> {
-    let mut names: Vec<&str> = Vec::new();
-    for o in &file.outcomes {
-        if !names.contains(&o.server.as_str()) {
-            names.push(&o.server);
-        }
-    }
-    names
 }
 
 fn ms(value: f64) -> String {
@@ -134,7 +123,7 @@ pub fn section(file: &RobustnessFile) -> String {
         .collect();
     out += &row(std::iter::once("server".to_string()).chain(names));
     let _ = writeln!(out, "|---|{}", "---|".repeat(file.attacks.len()));
-    for server in servers(file) {
+    for server in file.servers() {
         let cells = file
             .attacks
             .iter()

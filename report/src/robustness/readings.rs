@@ -47,17 +47,6 @@ fn with<'a>(file: &'a RobustnessFile, server: &str, verdict: Verdict) -> Vec<&'a
         .collect()
 }
 
-/// The servers in the order they were measured.
-fn servers(file: &RobustnessFile) -> Vec<&str> {
-    let mut names: Vec<&str> = Vec::new();
-    for o in &file.outcomes {
-        if !names.contains(&o.server.as_str()) {
-            names.push(&o.server);
-        }
-    }
-    names
-}
-
 /// The slowloris attacks, fewest connections first: (connections, outcome).
 fn slowloris<'a>(file: &'a RobustnessFile, server: &str) -> Vec<(u64, &'a Outcome)> {
     let mut all: Vec<(u64, &Outcome)> = (file.outcomes.iter())
@@ -210,7 +199,7 @@ pub fn readings(file: &RobustnessFile) -> String {
 
 fn starved_reading(file: &RobustnessFile) -> String {
     let mut lines = Vec::new();
-    for server in servers(file) {
+    for server in file.servers() {
         let starved = with(file, server, Verdict::Starved);
         if starved.is_empty() {
             continue;
@@ -252,7 +241,7 @@ fn starved_reading(file: &RobustnessFile) -> String {
 
 fn refused_reading(file: &RobustnessFile) -> String {
     let mut lines = Vec::new();
-    for server in servers(file) {
+    for server in file.servers() {
         let refused: Vec<&Outcome> = (with(file, server, Verdict::Survived).into_iter())
             .filter(|o| o.probes.turned_away > 0)
             .collect();
