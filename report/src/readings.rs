@@ -1098,7 +1098,10 @@ fn fast_sweep(run: &Run, server: &str) -> Option<String> {
     let c = compare(last, first)?;
     let answer = match (c.apart, c.ratio < 1.0) {
         (false, _) => "no: within the spread of the repeats, the pool's size does not change it",
-        (true, true) => "here it does: the biggest pool answers fewer",
+        (true, true) => {
+            "here it does: the biggest pool answers fewer, its workers taking turns on the \
+             machine's cores, each turn a switch from one to the next"
+        }
         (true, false) => "no, the biggest pool answers more",
     };
     let mut text = format!(
@@ -1827,7 +1830,10 @@ mod tests {
         assert!(text.contains("Clients left waiting: 99 at 1"), "{text}");
         let slower = sweep([80_000.0, 70_000.0, 60_000.0, 40_000.0], 0);
         let text = fast_sweep(&Run { file: &slower }, "threadpool2_server").unwrap();
-        assert!(text.contains("0.50×, about half; here it does"), "{text}");
+        assert!(
+            text.contains("0.50×, about half; here it does: the biggest pool answers fewer"),
+            "{text}"
+        );
         assert!(!text.contains("waiting"), "{text}");
     }
 
