@@ -9,6 +9,7 @@
 //! - [`session`]: one connection's buffers and protocol state, with no I/O;
 //! - [`blocking`]: the read–answer loop of the strategies that block;
 //! - [`listen`]: the listening socket: bind, announce, accept, stop accepting;
+//! - [`slots`]: a single-threaded loop's connections by number, and their timers;
 //! - [`turn_away`]: the 503 for a client there is no room for;
 //! - [`limits`]: the system's limits on descriptors, processes and threads;
 //! - [`log`]: log lines that can never take a server down;
@@ -32,6 +33,7 @@ pub mod log;
 pub mod process;
 pub mod session;
 pub mod signals;
+pub mod slots;
 pub mod turn_away;
 
 pub use config::{Config, HttpConfig, Limits};

@@ -8,8 +8,6 @@
 //! [`Connection`]: its socket, its `Session`, what epoll last said about it,
 //! and what will wake it.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io::{self, Read, Write};
 use std::mem;
 use std::net::{Shutdown, SocketAddr};
@@ -17,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::io::{interrupted, would_block};
 use common::listen::{self, Waiting};
+use common::slots::Slots;
 use common::turn_away::turn_away;
 use common::{Action, Config, HttpConfig, Session, signals};
 use mio::event::Event;
@@ -39,9 +38,8 @@ const READ_BUFFER: usize = 64 * 1024;
 pub struct Server {
     poll: Poll,
     listener: TcpListener,
-    connections: Slots,
-    /// Deadlines, nearest first: `(when, slot)`. See [`Connection::wake_by`].
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Every connection, by token, with its timer.
+    connections: Slots<Connection>,
     /// Connections that had their turn with work left: they are served
     /// again after the next `poll`, behind whatever it reports. Each is in
     /// it once at most (see [`Connection::awaits_turn`]).
@@ -80,7 +78,6 @@ impl Server {
             poll,
             listener,
             connections: Slots::default(),
-            timers: BinaryHeap::new(),
             yielded: Vec::new(),
             max_connections,
             accept_resume: None,
@@ -139,15 +136,7 @@ impl Server {
     /// The nearest moment something is due, which bounds how long `poll`
     /// may sleep. `None` (no deadline at all) lets it sleep until an event.
     fn next_deadline(&mut self) -> Option<Instant> {
-        // A stale entry on top would wake `poll` for nothing: drop it first.
-        while let Some(&Reverse((when, slot))) = self.timers.peek() {
-            if self.connections.timer_is_live(slot, when) {
-                break;
-            }
-            self.timers.pop();
-        }
-        let timer = self.timers.peek().map(|Reverse((when, _))| *when);
-        match (timer, self.accept_resume) {
+        match (self.connections.next_deadline(), self.accept_resume) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -236,38 +225,18 @@ impl Server {
             self.connections.remove(slot);
             return;
         }
-        conn.wake_by(deadline, slot, &mut self.timers);
+        self.connections.wake_by(slot, deadline);
     }
 
     /// Serves every connection whose timer is due, and resumes accepting
     /// after a pause.
     fn expire_timers(&mut self, now: Instant) {
-        while let Some(&Reverse((when, slot))) = self.timers.peek() {
-            if when > now {
-                break;
-            }
-            self.timers.pop();
-            // Entries are not removed when plans change; one that is not the
-            // connection's current timer is stale and skipped.
-            if !self.connections.timer_is_live(slot, when) {
-                continue;
-            }
-            if let Some(conn) = self.connections.get_mut(slot) {
-                conn.timer = None;
-            }
+        while let Some(slot) = self.connections.next_due(now) {
             self.serve(slot, now);
         }
         if self.accept_resume.is_some_and(|at| at <= now) {
             self.accept_resume = None;
             self.accept_all(now);
-        }
-        // Stale entries are dropped when they come due; if many pile up (a
-        // client calling `/sleep` over and over leaves its old idle-timeout
-        // entry behind each time), sweep them out so memory stays bounded.
-        if self.timers.len() > 2 * self.connections.live() + 64 {
-            let connections = &self.connections;
-            self.timers
-                .retain(|&Reverse((when, slot))| connections.timer_is_live(slot, when));
         }
     }
 }
@@ -326,8 +295,6 @@ struct Connection {
     /// every event that arrives while it waits there, get one more turn per
     /// loop each time, and in a second or two have the loop to itself.
     awaits_turn: bool,
-    /// The deadline of this connection's live entry in the timer heap.
-    timer: Option<Instant>,
 }
 
 impl Connection {
@@ -343,7 +310,6 @@ impl Connection {
             },
             watching_writes: false,
             awaits_turn: false,
-            timer: None,
         }
     }
 
@@ -436,71 +402,6 @@ impl Connection {
             .reregister(&mut self.stream, Token(slot), interest)?;
         self.watching_writes = wanted;
         Ok(())
-    }
-
-    /// Makes sure a timer looks at this connection by `deadline`.
-    ///
-    /// An entry already due earlier is enough: when it fires the connection
-    /// is driven, finds its deadline not reached yet, and asks again. So a
-    /// busy keep-alive connection, whose idle deadline moves later with every
-    /// request, pushes nothing; only a deadline that moves earlier (a
-    /// `/sleep`, a request arriving in pieces) adds an entry.
-    fn wake_by(
-        &mut self,
-        deadline: Instant,
-        slot: usize,
-        timers: &mut BinaryHeap<Reverse<(Instant, usize)>>,
-    ) {
-        if self.timer.is_some_and(|at| at <= deadline) {
-            return;
-        }
-        self.timer = Some(deadline);
-        timers.push(Reverse((deadline, slot)));
-    }
-}
-
-/// Connections by token. The slots of closed connections are reused, so
-/// steady traffic allocates nothing here and tokens stay small.
-#[derive(Default)]
-struct Slots {
-    entries: Vec<Option<Connection>>,
-    free: Vec<usize>,
-}
-
-impl Slots {
-    /// The slot the next [`Slots::insert`] will use.
-    fn next_slot(&self) -> usize {
-        self.free.last().copied().unwrap_or(self.entries.len())
-    }
-
-    fn insert(&mut self, conn: Connection) {
-        match self.free.pop() {
-            Some(slot) => self.entries[slot] = Some(conn),
-            None => self.entries.push(Some(conn)),
-        }
-    }
-
-    /// Whether a timer entry `(when, slot)` is still its connection's
-    /// current timer.
-    fn timer_is_live(&self, slot: usize, when: Instant) -> bool {
-        self.entries
-            .get(slot)
-            .and_then(Option::as_ref)
-            .is_some_and(|conn| conn.timer == Some(when))
-    }
-
-    fn get_mut(&mut self, slot: usize) -> Option<&mut Connection> {
-        self.entries.get_mut(slot)?.as_mut()
-    }
-
-    fn remove(&mut self, slot: usize) {
-        if self.entries.get_mut(slot).and_then(Option::take).is_some() {
-            self.free.push(slot);
-        }
-    }
-
-    fn live(&self) -> usize {
-        self.entries.len() - self.free.len()
     }
 }
 

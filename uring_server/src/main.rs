@@ -31,8 +31,6 @@
 
 mod ring;
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io;
 use std::mem;
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -43,6 +41,7 @@ use std::time::Instant;
 use common::cli::Spec;
 use common::io::interrupted;
 use common::listen;
+use common::slots::Slots;
 use common::turn_away::turn_away;
 use common::{Action, Config, HttpConfig, Session, limits, log, signals};
 use io_uring::types::{Fd, Timespec};
@@ -135,12 +134,9 @@ struct Server {
     accepting: bool,
     /// While out of descriptors: when to accept again.
     accept_resume: Option<Instant>,
-    connections: Slots,
-    /// Deadlines, nearest first: `(when, slot)`. Entries are not removed
-    /// when a plan changes; a stale one is skipped when it comes due. One
-    /// left by a closed connection that matches its slot's next tenant to the
-    /// nanosecond would only make that connection look at its deadline early.
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Every connection, by the slot its operations' `user_data` carry,
+    /// with its timer.
+    connections: Slots<Connection>,
     /// Connections that had their turn with work left; served after the next
     /// batch of completions, behind those with news.
     yielded: Vec<usize>,
@@ -170,7 +166,6 @@ impl Server {
             accepting: false,
             accept_resume: None,
             connections: Slots::default(),
-            timers: BinaryHeap::new(),
             yielded: Vec::new(),
             starved: Vec::new(),
             completions: Vec::with_capacity(2 * RING_ENTRIES as usize),
@@ -330,7 +325,6 @@ impl Server {
             op: Op::None,
             tag: 0,
             cancelling: false,
-            timer: None,
             awaits_turn: false,
         });
         // Starts the first receive, and the idle timeout's timer.
@@ -478,24 +472,16 @@ impl Server {
             // with nothing in flight.
             unsafe { self.backlog.push(&mut self.ring, entry) };
         }
-        conn.wake_by(deadline, slot, &mut self.timers);
+        self.connections.wake_by(slot, deadline);
     }
 
     /// Serves every connection whose deadline has passed, and resumes
     /// accepting after a pause.
     fn expire_timers(&mut self, now: Instant) {
-        while let Some(&Reverse((when, slot))) = self.timers.peek() {
-            if when > now {
-                break;
-            }
-            self.timers.pop();
-            if !self.connections.timer_is_live(slot, when) {
-                continue;
-            }
+        while let Some(slot) = self.connections.next_due(now) {
             let Some(conn) = self.connections.get_mut(slot) else {
                 continue;
             };
-            conn.timer = None;
             if conn.op == Op::None {
                 self.serve(slot, now);
             } else if !conn.cancelling {
@@ -503,7 +489,7 @@ impl Server {
                 // flight: a receive from a client that sends nothing, or a
                 // send to one that reads nothing. Or the entry was for an
                 // earlier plan (a timer is only ever moved earlier, see
-                // `wake_by`), which a busy connection meets about once a
+                // `Slots::wake_by`), which a busy connection meets about once a
                 // timeout. Either way the operation is cancelled, and the
                 // session, served, decides: close, or wait again with its
                 // real deadline. An early cancel costs two operations now and
@@ -536,14 +522,6 @@ impl Server {
             if !self.accepting {
                 self.accept();
             }
-        }
-        // Stale entries are dropped when they come due; if many pile up (a
-        // client calling `/sleep` over and over), sweep them out so memory
-        // stays bounded.
-        if self.timers.len() > 2 * self.connections.live() + 64 {
-            let connections = &self.connections;
-            self.timers
-                .retain(|&Reverse((when, slot))| connections.timer_is_live(slot, when));
         }
     }
 
@@ -580,15 +558,7 @@ impl Server {
 
     /// The nearest moment something is due.
     fn next_deadline(&mut self) -> Option<Instant> {
-        // A stale entry on top would wake the loop for nothing: drop it first.
-        while let Some(&Reverse((when, slot))) = self.timers.peek() {
-            if self.connections.timer_is_live(slot, when) {
-                break;
-            }
-            self.timers.pop();
-        }
-        let timer = self.timers.peek().map(|Reverse((when, _))| *when);
-        match (timer, self.accept_resume) {
+        match (self.connections.next_deadline(), self.accept_resume) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -617,74 +587,8 @@ struct Connection {
     tag: u32,
     /// A cancel of the operation in flight has been submitted.
     cancelling: bool,
-    /// The deadline of this connection's live entry in the timer heap.
-    timer: Option<Instant>,
     /// Whether it has a place in `Server::yielded` (see multiplexingio_server:
     /// without this mark a client that never stops sending would get ever
     /// more places in the line).
     awaits_turn: bool,
-}
-
-impl Connection {
-    /// Makes sure a timer looks at this connection by `deadline`. An entry
-    /// already due earlier is enough: when it fires the connection finds its
-    /// deadline not reached yet and asks again.
-    fn wake_by(
-        &mut self,
-        deadline: Instant,
-        slot: usize,
-        timers: &mut BinaryHeap<Reverse<(Instant, usize)>>,
-    ) {
-        if self.timer.is_some_and(|at| at <= deadline) {
-            return;
-        }
-        self.timer = Some(deadline);
-        timers.push(Reverse((deadline, slot)));
-    }
-}
-
-/// Connections by slot. The slots of closed connections are reused, so
-/// steady traffic allocates nothing here and slot numbers stay small.
-#[derive(Default)]
-struct Slots {
-    entries: Vec<Option<Connection>>,
-    free: Vec<usize>,
-}
-
-impl Slots {
-    fn insert(&mut self, conn: Connection) -> usize {
-        match self.free.pop() {
-            Some(slot) => {
-                self.entries[slot] = Some(conn);
-                slot
-            }
-            None => {
-                self.entries.push(Some(conn));
-                self.entries.len() - 1
-            }
-        }
-    }
-
-    /// Whether a timer entry `(when, slot)` is still its connection's
-    /// current timer.
-    fn timer_is_live(&self, slot: usize, when: Instant) -> bool {
-        self.entries
-            .get(slot)
-            .and_then(Option::as_ref)
-            .is_some_and(|conn| conn.timer == Some(when))
-    }
-
-    fn get_mut(&mut self, slot: usize) -> Option<&mut Connection> {
-        self.entries.get_mut(slot)?.as_mut()
-    }
-
-    fn remove(&mut self, slot: usize) {
-        if self.entries.get_mut(slot).and_then(Option::take).is_some() {
-            self.free.push(slot);
-        }
-    }
-
-    fn live(&self) -> usize {
-        self.entries.len() - self.free.len()
-    }
 }
