@@ -58,6 +58,8 @@ const RING_ENTRIES: u32 = 1024;
 const READ_BUFFERS: u16 = 256;
 const READ_BUFFER_SIZE: usize = 8 * 1024;
 const READ_GROUP: u16 = 0;
+/// IORING_RECVSEND_POLL_FIRST (Linux 6.0; older kernels ignore it): see `serve`.
+const POLL_FIRST: u16 = 1;
 
 fn main() {
     // Every connection is a descriptor; the default soft limit (often 1024)
@@ -445,9 +447,16 @@ impl Server {
             conn.tag = ring::next_tag(&mut self.next_tag);
             let fd = Fd(conn.stream.as_raw_fd());
             let entry = match op {
+                // A receive is submitted when the session has used up what
+                // came: on a keep-alive connection, once the answer is sent
+                // and before the client has read it, so the next request is
+                // almost never there yet. By default the kernel would try
+                // the receive at once, fail (EAGAIN) and only then wait for
+                // data; POLL_FIRST skips that try.
                 Op::Recv => {
                     opcode::Recv::new(fd, std::ptr::null_mut(), self.buffers.buffer_size() as u32)
                         .buf_group(self.buffers.group())
+                        .ioprio(POLL_FIRST)
                         .build()
                         .flags(squeue::Flags::BUFFER_SELECT)
                 }
