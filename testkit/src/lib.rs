@@ -11,6 +11,7 @@
 //! - [`pool`]: checks for the servers with a fixed pool of threads;
 //! - [`procfs`]: everything read from `/proc` (process trees, threads,
 //!   memory, CPU time, sockets, limits);
+//! - [`kernel`]: whether the kernel allows what a server needs (io_uring);
 //! - [`seccomp`]: making chosen system calls fail, to test what a server
 //!   does at a limit.
 //!
@@ -30,6 +31,7 @@ use std::time::{Duration, Instant};
 
 pub mod checks;
 pub mod client;
+pub mod kernel;
 pub mod load;
 pub mod pool;
 pub mod procfs;
@@ -53,11 +55,16 @@ pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 /// Expands to one `#[test]` per conformance check, run against `$target`
-/// (an expression of type [`Target`]).
+/// (an expression of type [`Target`]). With `if $runs`, each test checks
+/// `$runs` first and passes without running when it is false (see
+/// [`kernel::io_uring_allowed`]).
 #[macro_export]
 macro_rules! conformance_tests {
     ($target:expr) => {
-        $crate::each_test!(checks, &$target;
+        $crate::conformance_tests!($target, if true);
+    };
+    ($target:expr, if $runs:expr) => {
+        $crate::each_test!(checks, &$target, if $runs;
             start_line_names_the_address,
             help_and_bad_arguments,
             hello,
@@ -88,7 +95,7 @@ macro_rules! conformance_tests {
             sigterm_stops_it_cleanly,
             sigint_stops_it_cleanly,
         );
-        $crate::each_test!(robustness, &$target;
+        $crate::each_test!(robustness, &$target, if $runs;
             half_close_closes_promptly,
             trickled_body_gets_408_but_a_slow_upload_succeeds,
             start_up_failure_exits_non_zero_with_one_line,
@@ -147,10 +154,15 @@ macro_rules! one_thread_tests {
 #[macro_export]
 macro_rules! each_test {
     ($module:ident, $arg:expr; $($check:ident),* $(,)?) => {
+        $crate::each_test!($module, $arg, if true; $($check),*);
+    };
+    ($module:ident, $arg:expr, if $runs:expr; $($check:ident),* $(,)?) => {
         $(
             #[test]
             fn $check() {
-                $crate::$module::$check($arg);
+                if $runs {
+                    $crate::$module::$check($arg);
+                }
             }
         )*
     };

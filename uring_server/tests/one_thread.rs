@@ -13,17 +13,20 @@ const TARGET: Target = Target::new(BIN, Model::Concurrent);
 
 // The kit's `one_thread_tests!`, but for its out-of-descriptors check: see
 // `out_of_descriptors_neither_stops_nor_spins` below.
-testkit::each_test!(load, &TARGET;
+testkit::each_test!(load, &TARGET, if testkit::kernel::io_uring_allowed();
     hundred_sleeps_overlap,
     thousand_idle_connections_do_not_delay_a_new_one,
 );
 
-testkit::each_test!(robustness, &TARGET;
+testkit::each_test!(robustness, &TARGET, if testkit::kernel::io_uring_allowed();
     near_the_open_file_limit_clients_get_503,
 );
 
 #[test]
 fn past_max_connections_clients_get_503() {
+    if !testkit::kernel::io_uring_allowed() {
+        return;
+    }
     testkit::robustness::past_max_connections_clients_get_503(TARGET.bin);
 }
 
@@ -36,6 +39,9 @@ fn past_max_connections_clients_get_503() {
 /// and serve again once clients leave.
 #[test]
 fn out_of_descriptors_neither_stops_nor_spins() {
+    if !testkit::kernel::io_uring_allowed() {
+        return;
+    }
     let server = TARGET.start_with(&["--max-connections", "1000"], |command| {
         limit_open_files(command, 32)
     });
