@@ -1062,11 +1062,7 @@ fn sweep(run: &Run, server: &str) -> Option<String> {
             rate(per_client)
         );
     }
-    let waiting: Vec<String> = rows
-        .iter()
-        .filter(|(_, s)| s.waiting_max.unwrap_or(0) > 0)
-        .map(|(w, s)| format!("{} at {w}", s.waiting_max.unwrap_or(0)))
-        .collect();
+    let waiting = left_waiting(run, server, Scenario::Workers);
     if !waiting.is_empty() {
         let _ = write!(
             text,
@@ -1113,13 +1109,7 @@ fn fast_sweep(run: &Run, server: &str) -> Option<String> {
         sizes.join(", "),
         verdict(c),
     );
-    let waiting: Vec<String> = (WORKER_COUNTS.iter())
-        .filter_map(|w| {
-            let s = run.row(server, &format!("{} w={w}", sweep.name()))?;
-            let n = s.waiting_max.filter(|n| *n > 0)?;
-            Some(format!("{n} at {w}"))
-        })
-        .collect();
+    let waiting = left_waiting(run, server, sweep);
     if !waiting.is_empty() {
         let _ = write!(
             text,
@@ -1128,6 +1118,18 @@ fn fast_sweep(run: &Run, server: &str) -> Option<String> {
         );
     }
     Some(text + ".")
+}
+
+/// "N at W" for each pool size W of `sweep` at which wrk's clients were
+/// left waiting (N of them at most), for the sentences of both sweeps.
+fn left_waiting(run: &Run, server: &str, sweep: Scenario) -> Vec<String> {
+    (WORKER_COUNTS.iter())
+        .filter_map(|w| {
+            let s = run.row(server, &format!("{} w={w}", sweep.name()))?;
+            let n = s.waiting_max.filter(|n| *n > 0)?;
+            Some(format!("{n} at {w}"))
+        })
+        .collect()
 }
 
 fn sweep_against_prefork(run: &Run, server: &str) -> Option<String> {
