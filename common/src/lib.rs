@@ -12,6 +12,7 @@
 //! - [`slots`]: a single-threaded loop's connections by number, and their timers;
 //! - [`turn_away`]: the 503 for a client there is no room for;
 //! - [`limits`]: the system's limits on descriptors, processes and threads;
+//! - [`kernel`]: which Linux this is, for features that need a recent one;
 //! - [`log`]: log lines that can never take a server down;
 //! - [`process`]: forking, reaping and stopping child processes;
 //! - [`signals`]: SIGINT and SIGTERM, and waiting for them;
@@ -27,6 +28,7 @@ pub mod config;
 pub mod date;
 pub mod http;
 pub mod io;
+pub mod kernel;
 pub mod limits;
 pub mod listen;
 pub mod log;

@@ -290,6 +290,9 @@ impl Session {
     /// plus one second for every `min_body_rate` bytes that arrive: an honest
     /// slow upload keeps earning time, while a client that trickles a byte
     /// now and then runs out of it (Apache's `mod_reqtimeout` works so).
+    ///
+    /// It never touches the output: a loop may hand bytes over while the
+    /// kernel still holds a pointer into [`Session::output`] (uring_server).
     pub fn received(&mut self, bytes: &[u8], now: Instant) {
         match self.state {
             State::Lingering { .. } | State::Closing { .. } | State::Closed => return,
@@ -319,6 +322,12 @@ impl Session {
     /// The peer closed its sending side (a read returned 0).
     pub fn peer_closed(&mut self) {
         self.peer_closed = true;
+    }
+
+    /// How many received bytes wait to be used: a loop that keeps receiving
+    /// while the session is not driven (uring_server) bounds it.
+    pub fn buffered(&self) -> usize {
+        self.input.len() - self.start
     }
 
     /// The bytes waiting to be written.

@@ -10,9 +10,13 @@ use std::sync::OnceLock;
 /// can never pass by skipping.
 pub const REQUIRE_IO_URING: &str = "REQUIRE_IO_URING";
 
-/// Whether this process may make an io_uring instance. A kernel before 5.1
-/// has no `io_uring_setup` (ENOSYS); a sandbox may refuse it (EPERM: Docker's
-/// default seccomp profile does, and so does the sysctl
+/// The Linux release uring_server's `main` requires (multishot receive).
+const URING_SERVER_NEEDS: (u32, u32) = (6, 0);
+
+/// Whether uring_server can run here: a kernel at least as recent as the
+/// server asks for (it refuses to start on an older one), and one that lets
+/// this process make an io_uring instance. A sandbox may refuse that (EPERM:
+/// Docker's default seccomp profile does, and so does the sysctl
 /// `kernel.io_uring_disabled`).
 ///
 /// When it may not, this says so once on the terminal (not through the test
@@ -20,11 +24,11 @@ pub const REQUIRE_IO_URING: &str = "REQUIRE_IO_URING";
 /// io_uring then pass without running. With [`REQUIRE_IO_URING`] set, it
 /// panics instead.
 pub fn io_uring_allowed() -> bool {
-    static ALLOWED: OnceLock<Result<(), io::Error>> = OnceLock::new();
+    static ALLOWED: OnceLock<Result<(), String>> = OnceLock::new();
     match ALLOWED.get_or_init(probe_io_uring) {
         Ok(()) => true,
         Err(err) if std::env::var_os(REQUIRE_IO_URING).is_some() => {
-            panic!("io_uring is refused here ({err}), and {REQUIRE_IO_URING} is set")
+            panic!("uring_server cannot run here ({err}), and {REQUIRE_IO_URING} is set")
         }
         Err(err) => {
             static SAID: OnceLock<()> = OnceLock::new();
@@ -33,8 +37,8 @@ pub fn io_uring_allowed() -> bool {
                 // test harness captures and shows only for a failing test.
                 let _ = writeln!(
                     io::stderr(),
-                    "SKIPPED: the kernel refuses io_uring here ({err}); \
-                     uring_server's tests pass without running"
+                    "SKIPPED: uring_server cannot run here ({err}); \
+                     its tests pass without running"
                 );
             });
             false
@@ -42,15 +46,17 @@ pub fn io_uring_allowed() -> bool {
     }
 }
 
-/// Makes a one-entry ring and closes it.
-fn probe_io_uring() -> Result<(), io::Error> {
+/// Checks the kernel's release as uring_server does, then makes a one-entry
+/// ring and closes it.
+fn probe_io_uring() -> Result<(), String> {
+    common::kernel::require(URING_SERVER_NEEDS.0, URING_SERVER_NEEDS.1, "uring_server")?;
     // struct io_uring_params is 120 bytes; zeroed, it asks for nothing special.
     let mut params = [0u64; 15];
     // SAFETY: io_uring_setup writes at most sizeof(struct io_uring_params)
     // bytes into `params`, which is that large and lives across the call.
     let fd = unsafe { libc::syscall(libc::SYS_io_uring_setup, 1u32, params.as_mut_ptr()) };
     if fd < 0 {
-        return Err(io::Error::last_os_error());
+        return Err(format!("io_uring_setup: {}", io::Error::last_os_error()));
     }
     // SAFETY: the kernel just returned this descriptor; nothing else owns it.
     unsafe { libc::close(fd as libc::c_int) };

@@ -103,6 +103,7 @@ macro_rules! conformance_tests {
             a_failed_log_write_does_not_stop_the_server,
             the_log_escapes_control_characters,
             a_slow_reader_gets_all_its_answers,
+            a_client_that_never_reads_is_held_back,
         );
     };
 }

@@ -6,7 +6,7 @@
 //! others, against every server.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::net::{Shutdown, TcpListener};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -200,6 +200,51 @@ pub fn a_slow_reader_gets_all_its_answers(t: &Target) {
         assert_eq!((response.status, response.body.len()), (200, 256 * 1024));
     }
     sender.join().expect("sender");
+}
+
+/// A client that sends requests and never reads an answer must be held
+/// back by TCP, not fed by the server's memory: once its answers fill the
+/// sockets, the server stops taking its bytes, they fill the sockets too,
+/// and the client's writes block. A loop that kept receiving regardless
+/// (easy with io_uring's multishot receive) would let it send on for ever.
+pub fn a_client_that_never_reads_is_held_back(t: &Target) {
+    // An iterative server answers one request and then closes.
+    if !t.concurrent() {
+        return;
+    }
+    let server = t.start(&[]);
+    let before = procfs::sample_tree(server.pid(), true).memory.rss_kib;
+    let client = server.client();
+    let mut stream = &client.stream;
+    stream
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .expect("write timeout");
+    let requests = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n".repeat(2048);
+    // Loopback's socket buffers grow to a few MiB each: four of them, and
+    // the answers to what the server took, stay far below this.
+    const LIMIT: usize = 128 << 20;
+    let mut sent = 0;
+    let give_up = Instant::now() + Duration::from_secs(20);
+    loop {
+        match stream.write(&requests) {
+            Ok(n) => sent += n,
+            // A blocked write that times out: WouldBlock on Linux.
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+            Err(err) => panic!("after {sent} bytes: {err}"),
+        }
+        assert!(
+            sent < LIMIT && Instant::now() < give_up,
+            "the client sent {sent} bytes without ever reading and was never held back"
+        );
+    }
+    let grown = procfs::sample_tree(server.pid(), true)
+        .memory
+        .rss_kib
+        .saturating_sub(before);
+    assert!(
+        grown < 32 * 1024,
+        "held back after {sent} bytes, but the server grew by {grown} KiB"
+    );
 }
 
 /// With `--verbose`, a request target with control characters in it (C1

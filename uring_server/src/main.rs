@@ -9,10 +9,12 @@
 //! completion ring. Each completion carries a `user_data` that says which
 //! operation and which connection it was (see `ring::Token`).
 //!
-//! Accept is one multishot operation that completes once per new client.
-//! Reads name a provided-buffer ring instead of a buffer, so the kernel picks
-//! a buffer only when bytes arrive: an idle connection holds none. Writes are
-//! sends of the session's output. The nearest deadline is one timeout
+//! Accept is one multishot operation that completes once per new client,
+//! and each connection's receive is one multishot operation that completes
+//! once per batch of bytes that arrives. Receives name a provided-buffer
+//! ring instead of a buffer, so the kernel picks a buffer only when bytes
+//! arrive: an idle connection holds none. Writes are sends of the session's
+//! output. The nearest deadline is one timeout
 //! operation; `/sleep` is an entry in the timer heap, no thread.
 //!
 //! **Good at:** the same as epoll (very many mostly idle connections, no
@@ -25,7 +27,7 @@
 //! uses one core. Besides, the kernel now holds pointers into the server's
 //! memory until each operation completes, so every buffer has an owner and
 //! a lifetime the compiler cannot check (the `// SAFETY:` comments), and
-//! cancelling an operation is a protocol of its own. Needs Linux 5.19 or
+//! cancelling an operation is a protocol of its own. Needs Linux 6.0 or
 //! later; a kernel or a sandbox (seccomp, some containers) that refuses
 //! io_uring ends it at start with one line.
 
@@ -43,9 +45,9 @@ use common::io::interrupted;
 use common::listen;
 use common::slots::Slots;
 use common::turn_away::turn_away;
-use common::{Action, Config, HttpConfig, Session, limits, log, signals};
+use common::{Action, Config, HttpConfig, Session, kernel, limits, log, signals};
 use io_uring::types::{Fd, Timespec};
-use io_uring::{IoUring, cqueue, opcode, squeue};
+use io_uring::{IoUring, cqueue, opcode};
 
 use ring::{Backlog, BufRing, Kind, Token};
 
@@ -54,12 +56,17 @@ use ring::{Backlog, BufRing, Kind, Token};
 const RING_ENTRIES: u32 = 1024;
 /// Provided buffers for reads: a power of two. Each is lent to the kernel
 /// only from the moment data arrives until the loop has copied it into the
-/// session, within the same turn.
-const READ_BUFFERS: u16 = 256;
-const READ_BUFFER_SIZE: usize = 8 * 1024;
+/// session, within the same turn. Small, because a multishot receive may
+/// fill up to 32 of them in a row from one busy socket before the loop sees
+/// any (the kernel's MULTISHOT_MAX_RETRY): that burst lands in the session
+/// whether it is driven or not, so the buffer size bounds it.
+const READ_BUFFERS: u16 = 1024;
+const READ_BUFFER_SIZE: usize = 2 * 1024;
 const READ_GROUP: u16 = 0;
-/// IORING_RECVSEND_POLL_FIRST (Linux 6.0; older kernels ignore it): see `serve`.
-const POLL_FIRST: u16 = 1;
+/// How many unused received bytes a connection that is not being driven may
+/// hold before its receive is stopped (see `rein`): more than a client
+/// pipelines in one write, less than the single-shot loops may buffer.
+const READ_AHEAD: usize = 16 * 1024;
 
 fn main() {
     // Every connection is a descriptor; the default soft limit (often 1024)
@@ -71,6 +78,12 @@ fn main() {
             .max_connections(cap.connections),
     );
     let cap = cap.or_flag(config.max_connections);
+    // Multishot receive came in 6.0 (multishot accept and the buffer ring in
+    // 5.19). An older kernel would take the ring and refuse every receive.
+    if let Err(why) = kernel::require(6, 0, config.name) {
+        log::line(format_args!("{why}"));
+        process::exit(1);
+    }
     // The ring is made before the start-up line: a kernel that refuses
     // io_uring is a failure to start, not a server that announces itself
     // and then dies.
@@ -190,7 +203,7 @@ impl Server {
             unsafe { server.backlog.push(&mut server.ring, poll) };
         }
         // Fail now, before the start-up line, if the kernel refuses what the
-        // loop needs (multishot accept needs 5.19, like the buffer ring).
+        // loop needs (the buffer ring, the multishot accept).
         server.backlog.flush(&mut server.ring)?;
         server.ring.submit()?;
         Ok(server)
@@ -321,12 +334,14 @@ impl Server {
         // delay it (see common::listen::accept_with).
         let _ = stream.set_nodelay(true);
         let session = Session::new(self.http, peer, now);
+        let tag = ring::next_tag(&mut self.next_tag);
         let slot = self.connections.insert(Connection {
             stream,
             session,
-            op: Op::None,
-            tag: 0,
-            cancelling: false,
+            tag,
+            recv: Recv::Off,
+            sending: false,
+            cancelling_send: false,
             awaits_turn: false,
         });
         // Starts the first receive, and the idle timeout's timer.
@@ -334,25 +349,27 @@ impl Server {
     }
 
     /// A receive completed: hand the bytes to the session, give the buffer
-    /// back to the ring at once, and drive the connection on.
+    /// back to the ring at once, and drive the connection on if it may be.
     fn received(&mut self, token: Token, result: i32, flags: u32, now: Instant) {
         let slot = token.slot as usize;
         let bid = cqueue::buffer_select(flags);
         let conn = self
             .connections
             .get_mut(slot)
-            .filter(|conn| conn.op == Op::Recv && conn.tag == token.tag);
+            .filter(|conn| conn.tag == token.tag);
         let Some(conn) = conn else {
-            // Not this slot's current receive (it cannot be, as the loop
-            // only frees a slot with nothing in flight; but a buffer must
-            // never be lost).
+            // The late completion of a connection already closed (its
+            // receive was cancelled as it closed): only the buffer matters.
             if let Some(bid) = bid {
                 self.buffers.give_back(bid);
             }
             return;
         };
-        conn.op = Op::None;
-        conn.cancelling = false;
+        // Without IORING_CQE_F_MORE the receive has ended: the peer closed,
+        // an error, a cancel, an empty buffer ring, or the kernel's choice.
+        if !cqueue::more(flags) {
+            conn.recv = Recv::Off;
+        }
         match result {
             0 => conn.session.peer_closed(),
             n if n > 0 => {
@@ -361,14 +378,14 @@ impl Server {
                         .received(self.buffers.bytes(bid, n as usize), now);
                 }
             }
-            // The buffer ring was empty when the bytes came: read again
+            // The buffer ring was empty when the bytes came: receive again
             // after this batch, whose buffers go back as it is handled.
             n if -n == libc::ENOBUFS => {
                 self.starved.push(slot);
                 return;
             }
-            // Cancelled because a timer fired (see `expire_timers`), or
-            // interrupted: the session decides what comes next.
+            // Cancelled (see `rein`), or interrupted: the session decides
+            // what comes next.
             n if -n == libc::ECANCELED || -n == libc::EINTR || -n == libc::EAGAIN => {}
             // Reset by the peer.
             _ => conn.session.abort(),
@@ -376,7 +393,14 @@ impl Server {
         if let Some(bid) = bid {
             self.buffers.give_back(bid);
         }
-        self.serve(slot, now);
+        if conn.sending || conn.awaits_turn {
+            // Not driven now: its output is lent to the kernel, or it waits
+            // for its turn. The bytes wait in its input, which must not grow
+            // without end.
+            rein(conn, slot, &mut self.backlog, &mut self.ring);
+        } else {
+            self.serve(slot, now);
+        }
     }
 
     fn sent(&mut self, token: Token, result: i32, now: Instant) {
@@ -384,12 +408,18 @@ impl Server {
         let Some(conn) = self
             .connections
             .get_mut(slot)
-            .filter(|conn| conn.op == Op::Send && conn.tag == token.tag)
+            .filter(|conn| conn.sending && conn.tag == token.tag)
         else {
             return;
         };
-        conn.op = Op::None;
-        conn.cancelling = false;
+        conn.sending = false;
+        conn.cancelling_send = false;
+        // The socket took only part: its buffer is full, so the client reads
+        // slower than it is answered. Its next bytes wait in the socket until
+        // it has caught up (see `rein`).
+        if result > 0 && (result as usize) < conn.session.output().len() {
+            stop_receiving(conn, slot, &mut self.backlog, &mut self.ring);
+        }
         match result {
             // A socket never takes zero of the bytes it is offered; should
             // one, sending again would loop forever.
@@ -402,29 +432,65 @@ impl Server {
         self.serve(slot, now);
     }
 
-    /// Drives a connection with nothing in flight until it waits, and
+    /// Drives a connection with no send in flight until it waits, and
     /// submits what it waits for: a receive, a send, a timer, a turn; or
     /// closes it.
     fn serve(&mut self, slot: usize, now: Instant) {
         let Some(conn) = self.connections.get_mut(slot) else {
             return;
         };
-        // The session must not change while the kernel holds a pointer into
-        // it (see `Op`); the completion will serve it.
-        if conn.op != Op::None {
+        // The session's output must not change while the kernel holds a
+        // pointer into it (see `Connection::sending`); the send's completion
+        // will serve it.
+        if conn.sending {
             return;
         }
-        let (op, deadline) = loop {
+        let fd = Fd(conn.stream.as_raw_fd());
+        let deadline = loop {
             match conn.session.next(now) {
-                Action::Read { deadline } => break (Op::Recv, deadline),
+                Action::Read { deadline } => {
+                    if conn.recv == Recv::Off {
+                        // One multishot receive: it stays armed across
+                        // requests and completes once for every batch of
+                        // bytes that arrives, each in a buffer the kernel
+                        // takes from the ring only then.
+                        let recv = opcode::RecvMulti::new(fd, self.buffers.group())
+                            .build()
+                            .user_data(Token::new(Kind::Recv, slot, conn.tag).pack());
+                        // SAFETY: a receive points only into the buffer
+                        // ring, which outlives the IoUring (see `Server`).
+                        unsafe { self.backlog.push(&mut self.ring, recv) };
+                        conn.recv = Recv::Armed;
+                    }
+                    break deadline;
+                }
                 // The timer wakes a connection whose client stopped reading
                 // at the deadline: the send is cancelled, and next() then
                 // closes it.
-                Action::Write { deadline } => break (Op::Send, deadline),
+                Action::Write { deadline } => {
+                    let output = conn.session.output();
+                    let send = opcode::Send::new(fd, output.as_ptr(), output.len() as u32)
+                        .build()
+                        .user_data(Token::new(Kind::Send, slot, conn.tag).pack());
+                    // SAFETY: a send points into the session's output: a
+                    // Vec's heap block, which does not move when the
+                    // Connection moves (in `Slots`), and which nothing
+                    // changes or frees while `sending` is set: `serve`
+                    // returns at once, so neither `next` nor `written` runs;
+                    // `received` only adds to the session's input; and the
+                    // connection is only removed by `serve`.
+                    unsafe { self.backlog.push(&mut self.ring, send) };
+                    conn.sending = true;
+                    break deadline;
+                }
                 // A `/sleep` response: the timer heap wakes us when it is due.
-                Action::Sleep { until } => break (Op::None, until),
+                Action::Sleep { until } => {
+                    rein(conn, slot, &mut self.backlog, &mut self.ring);
+                    break until;
+                }
                 // One client must not keep the only thread: see `yielded`.
                 Action::Yield => {
+                    rein(conn, slot, &mut self.backlog, &mut self.ring);
                     if !mem::replace(&mut conn.awaits_turn, true) {
                         self.yielded.push(slot);
                     }
@@ -434,53 +500,26 @@ impl Server {
                     let _ = conn.stream.shutdown(Shutdown::Write);
                 }
                 Action::Close => {
-                    // Nothing is in flight (checked above), so the kernel
-                    // holds no pointer into this connection: dropping it
-                    // closes the socket and frees the session.
+                    // No send is in flight (checked above). A receive may
+                    // be, but it points into the buffer ring, not into this
+                    // connection: it is cancelled, and its last completion,
+                    // whenever it comes, finds another tag in the slot and
+                    // only gives its buffer back. The kernel holds the
+                    // socket open until then.
+                    if conn.recv == Recv::Armed {
+                        cancel(
+                            Kind::Recv,
+                            slot,
+                            conn.tag,
+                            &mut self.backlog,
+                            &mut self.ring,
+                        );
+                    }
                     self.connections.remove(slot);
                     return;
                 }
             }
         };
-        if op != Op::None {
-            conn.op = op;
-            conn.tag = ring::next_tag(&mut self.next_tag);
-            let fd = Fd(conn.stream.as_raw_fd());
-            let entry = match op {
-                // A receive is submitted when the session has used up what
-                // came: on a keep-alive connection, once the answer is sent
-                // and before the client has read it, so the next request is
-                // almost never there yet. By default the kernel would try
-                // the receive at once, fail (EAGAIN) and only then wait for
-                // data; POLL_FIRST skips that try.
-                Op::Recv => {
-                    opcode::Recv::new(fd, std::ptr::null_mut(), self.buffers.buffer_size() as u32)
-                        .buf_group(self.buffers.group())
-                        .ioprio(POLL_FIRST)
-                        .build()
-                        .flags(squeue::Flags::BUFFER_SELECT)
-                }
-                _ => {
-                    let output = conn.session.output();
-                    opcode::Send::new(fd, output.as_ptr(), output.len() as u32).build()
-                }
-            };
-            let kind = if op == Op::Recv {
-                Kind::Recv
-            } else {
-                Kind::Send
-            };
-            let entry = entry.user_data(Token::new(kind, slot, conn.tag).pack());
-            // SAFETY: a receive points only into the buffer ring, which
-            // outlives the IoUring (see `Server`). A send points into the
-            // session's output buffer: a Vec's heap block, which does not
-            // move when the Connection moves (in `Slots`), and which nothing
-            // changes or frees while `conn.op` is `Send`: `serve` returns at
-            // once for a connection with an operation in flight, so neither
-            // `next` nor `written` runs, and the connection is only removed
-            // with nothing in flight.
-            unsafe { self.backlog.push(&mut self.ring, entry) };
-        }
         self.connections.wake_by(slot, deadline);
     }
 
@@ -491,39 +530,36 @@ impl Server {
             let Some(conn) = self.connections.get_mut(slot) else {
                 continue;
             };
-            if conn.op == Op::None {
+            if !conn.sending {
+                // Its receive, if armed, stays armed: the session decides
+                // (close, answer 408, or wait on).
                 self.serve(slot, now);
-            } else if !conn.cancelling {
-                // A timer fired for a connection with an operation in
-                // flight: a receive from a client that sends nothing, or a
-                // send to one that reads nothing. Or the entry was for an
-                // earlier plan (a timer is only ever moved earlier, see
-                // `Slots::wake_by`), which a busy connection meets about once a
-                // timeout. Either way the operation is cancelled, and the
+            } else if !conn.cancelling_send {
+                // A timer fired for a connection with a send in flight: a
+                // client that reads nothing, or a timer set for an earlier
+                // plan (a timer is only ever moved earlier, see
+                // `Slots::wake_by`), which a busy connection meets about
+                // once a timeout. Either way the send is cancelled, and the
                 // session, served, decides: close, or wait again with its
-                // real deadline. An early cancel costs two operations now and
-                // then; remembering each connection's deadline would cost
-                // every idle connection 16 bytes.
+                // real deadline. An early cancel costs two operations now
+                // and then; remembering each connection's deadline would
+                // cost every idle connection 16 bytes.
                 //
-                // Cancelling is a request, not a command: the operation may
+                // Cancelling is a request, not a command: the send may
                 // already have completed, or be completing now. So the loop
-                // asks, marks the connection, and touches nothing until the
-                // operation's *own* completion arrives (with -ECANCELED, or
-                // with data after all); `received` or `sent` then serve the
-                // connection. The cancel's own completion says nothing the
-                // loop needs.
-                conn.cancelling = true;
-                let kind = if conn.op == Op::Recv {
-                    Kind::Recv
-                } else {
-                    Kind::Send
-                };
-                let target = Token::new(kind, slot, conn.tag).pack();
-                let cancel = opcode::AsyncCancel::new(target)
-                    .build()
-                    .user_data(Token::new(Kind::Cancel, slot, conn.tag).pack());
-                // SAFETY: a cancel points to no memory of ours.
-                unsafe { self.backlog.push(&mut self.ring, cancel) };
+                // asks, marks the connection, and touches its output not
+                // until the send's *own* completion arrives (with
+                // -ECANCELED, or with bytes written after all); `sent` then
+                // serves the connection. The cancel's own completion says
+                // nothing the loop needs.
+                conn.cancelling_send = true;
+                cancel(
+                    Kind::Send,
+                    slot,
+                    conn.tag,
+                    &mut self.backlog,
+                    &mut self.ring,
+                );
             }
         }
         if self.accept_resume.is_some_and(|at| at <= now) {
@@ -574,16 +610,15 @@ impl Server {
     }
 }
 
-/// The operation a connection has in flight. At most one: the kernel holds
-/// a pointer into the connection's memory until it completes (the session's
-/// output for a send), and the session changes that memory whenever it is
-/// driven. So a connection is driven only with nothing in flight, and an
-/// idle connection waits with one receive in flight, which holds no buffer.
+/// Where a connection's multishot receive stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
-    None,
-    Recv,
-    Send,
+enum Recv {
+    /// None in flight: the next `Action::Read` submits one.
+    Off,
+    Armed,
+    /// Cancelled (see `rein`); a new one waits for its last completion, so
+    /// that two receives never deliver the same connection's bytes.
+    Cancelling,
 }
 
 /// One client: its socket, where its conversation stands, what the kernel
@@ -591,13 +626,48 @@ enum Op {
 struct Connection {
     stream: TcpStream,
     session: Session,
-    op: Op,
-    /// The tag in the `user_data` of the operation in flight.
+    /// The tag in the `user_data` of this connection's operations, new for
+    /// every connection: a completion that comes after its connection has
+    /// closed must not be taken for the next one in the same slot.
     tag: u32,
-    /// A cancel of the operation in flight has been submitted.
-    cancelling: bool,
+    recv: Recv,
+    /// A send is in flight: the kernel holds a pointer into the session's
+    /// output until it completes, so the session is not driven meanwhile.
+    sending: bool,
+    /// A cancel of that send has been submitted.
+    cancelling_send: bool,
     /// Whether it has a place in `Server::yielded` (see multiplexingio_server:
     /// without this mark a client that never stops sending would get ever
     /// more places in the line).
     awaits_turn: bool,
+}
+
+/// Stops the receive of a connection that is not being driven (its send is
+/// in flight, it waits for its turn, or for a `/sleep`) once its session
+/// holds `READ_AHEAD` unused bytes. A receive that stayed armed would keep
+/// taking a client's bytes however many it sent without reading answers;
+/// stopped, they wait in the socket, and TCP makes the client wait.
+fn rein(conn: &mut Connection, slot: usize, backlog: &mut Backlog, ring: &mut IoUring) {
+    if conn.session.buffered() >= READ_AHEAD {
+        stop_receiving(conn, slot, backlog, ring);
+    }
+}
+
+/// Cancels the connection's receive, if one is armed; the next
+/// `Action::Read` after its last completion arms a new one.
+fn stop_receiving(conn: &mut Connection, slot: usize, backlog: &mut Backlog, ring: &mut IoUring) {
+    if conn.recv == Recv::Armed {
+        cancel(Kind::Recv, slot, conn.tag, backlog, ring);
+        conn.recv = Recv::Cancelling;
+    }
+}
+
+/// Asks the kernel to cancel a connection's receive or send.
+fn cancel(kind: Kind, slot: usize, tag: u32, backlog: &mut Backlog, ring: &mut IoUring) {
+    let target = Token::new(kind, slot, tag).pack();
+    let cancel = opcode::AsyncCancel::new(target)
+        .build()
+        .user_data(Token::new(Kind::Cancel, slot, tag).pack());
+    // SAFETY: a cancel points to no memory of ours.
+    unsafe { backlog.push(ring, cancel) };
 }

@@ -202,10 +202,6 @@ impl BufRing {
         self.group
     }
 
-    pub fn buffer_size(&self) -> usize {
-        self.size
-    }
-
     /// Registers the ring with `ring`'s kernel side and hands it every buffer.
     pub fn register(&mut self, ring: &IoUring) -> io::Result<()> {
         // SAFETY: the entries stay allocated, unmoved, for as long as self;
