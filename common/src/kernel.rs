@@ -4,9 +4,13 @@
 
 use std::ffi::CStr;
 
+/// The release uring_server needs (multishot receive came with 6.0): the
+/// server checks it at start, and the test kit before running its tests.
+pub const URING_SERVER_NEEDS: (u32, u32) = (6, 0);
+
 /// The running kernel's release as `(major, minor)` and as the kernel spells
 /// it (`"6.18.3-arch1"`), from `uname`.
-pub fn release() -> Option<((u32, u32), String)> {
+fn release() -> Option<((u32, u32), String)> {
     // SAFETY: utsname is plain bytes; uname fills it, and each field it
     // returns is NUL-terminated within its array.
     let mut names: libc::utsname = unsafe { std::mem::zeroed() };

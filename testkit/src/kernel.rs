@@ -5,13 +5,12 @@
 use std::io::{self, Write};
 use std::sync::OnceLock;
 
+use common::kernel;
+
 /// The environment variable that turns a refusal into a failure: set where
 /// io_uring is known to work (`.ci/run` sets it), so that a test run there
 /// can never pass by skipping.
 pub const REQUIRE_IO_URING: &str = "REQUIRE_IO_URING";
-
-/// The Linux release uring_server's `main` requires (multishot receive).
-const URING_SERVER_NEEDS: (u32, u32) = (6, 0);
 
 /// Whether uring_server can run here: a kernel at least as recent as the
 /// server asks for (it refuses to start on an older one), and one that lets
@@ -49,7 +48,8 @@ pub fn io_uring_allowed() -> bool {
 /// Checks the kernel's release as uring_server does, then makes a one-entry
 /// ring and closes it.
 fn probe_io_uring() -> Result<(), String> {
-    common::kernel::require(URING_SERVER_NEEDS.0, URING_SERVER_NEEDS.1, "uring_server")?;
+    let (major, minor) = kernel::URING_SERVER_NEEDS;
+    kernel::require(major, minor, "uring_server")?;
     // struct io_uring_params is 120 bytes; zeroed, it asks for nothing special.
     let mut params = [0u64; 15];
     // SAFETY: io_uring_setup writes at most sizeof(struct io_uring_params)

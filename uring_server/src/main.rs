@@ -80,7 +80,8 @@ fn main() {
     let cap = cap.or_flag(config.max_connections);
     // Multishot receive came in 6.0 (multishot accept and the buffer ring in
     // 5.19). An older kernel would take the ring and refuse every receive.
-    if let Err(why) = kernel::require(6, 0, config.name) {
+    let (major, minor) = kernel::URING_SERVER_NEEDS;
+    if let Err(why) = kernel::require(major, minor, config.name) {
         log::line(format_args!("{why}"));
         process::exit(1);
     }
@@ -384,8 +385,8 @@ impl Server {
                 self.starved.push(slot);
                 return;
             }
-            // Cancelled (see `rein`), or interrupted: the session decides
-            // what comes next.
+            // Cancelled (see `stop_receiving`), or interrupted: the session
+            // decides what comes next.
             n if -n == libc::ECANCELED || -n == libc::EINTR || -n == libc::EAGAIN => {}
             // Reset by the peer.
             _ => conn.session.abort(),
@@ -547,7 +548,7 @@ impl Server {
                 //
                 // Cancelling is a request, not a command: the send may
                 // already have completed, or be completing now. So the loop
-                // asks, marks the connection, and touches its output not
+                // asks, marks the connection, and leaves its output alone
                 // until the send's *own* completion arrives (with
                 // -ECANCELED, or with bytes written after all); `sent` then
                 // serves the connection. The cancel's own completion says
