@@ -506,7 +506,12 @@ impl Server {
                     // connection: it is cancelled, and its last completion,
                     // whenever it comes, finds another tag in the slot and
                     // only gives its buffer back. The kernel holds the
-                    // socket open until then.
+                    // socket open until then, which is a submission and a
+                    // completion away, maybe behind a greedy client's turn:
+                    // so the FIN goes now.
+                    if conn.recv != Recv::Off {
+                        let _ = conn.stream.shutdown(Shutdown::Both);
+                    }
                     if conn.recv == Recv::Armed {
                         cancel(
                             Kind::Recv,
