@@ -114,6 +114,9 @@ impl Wake for Task {
 struct LocalQueue {
     home: Arc<Remote>,
     ready: VecDeque<Arc<Task>>,
+    /// Tasks that stepped aside in [`yield_now`]: woken only after the
+    /// reactor's next look, so that what it finds ready goes before them.
+    yielded: Vec<Waker>,
 }
 
 thread_local! {
@@ -137,9 +140,13 @@ pub fn spawn(future: impl Future<Output = ()> + Send + 'static) {
     task.schedule();
 }
 
-/// Lets every other task that is ready run before the calling task goes on:
-/// the task wakes itself and steps aside once, so it rejoins the run queue
-/// behind the others, after the reactor has looked at the sockets.
+/// Lets every other task that is ready run before the calling task goes on,
+/// including those the reactor is about to find ready: the task steps aside
+/// once, and its wake is held back until the reactor has looked at the
+/// sockets and timers, so it rejoins the run queue behind what that look woke.
+///
+/// Waking itself at once would put it *ahead* of them: the look comes after
+/// the wake, and a fresh connection would wait one more turn of a greedy one.
 pub async fn yield_now() {
     let mut stepped_aside = false;
     poll_fn(|cx| {
@@ -147,7 +154,18 @@ pub async fn yield_now() {
             return Poll::Ready(());
         }
         stepped_aside = true;
-        cx.waker().wake_by_ref();
+        let held = RUN_QUEUE.with(|queue| match queue.borrow_mut().as_mut() {
+            Some(local) => {
+                local.yielded.push(cx.waker().clone());
+                true
+            }
+            None => false,
+        });
+        if !held {
+            // Polled outside an executor (a test's own poll, say): no
+            // reactor look to wait for.
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     })
     .await
@@ -182,12 +200,37 @@ pub fn block_on<T: Send + 'static>(
         }
         // Tasks woken while the batch ran go next, after a look at the
         // sockets that does not block; otherwise sleep until something happens.
-        let wait = if queued() == 0 {
+        let wait = if queued() == 0 && !any_yielded() {
             None
         } else {
             Some(Duration::ZERO)
         };
         reactor::turn(wait)?;
+        wake_yielded();
+    }
+}
+
+/// Whether a task stepped aside in the batch that just ran.
+fn any_yielded() -> bool {
+    RUN_QUEUE.with(|queue| {
+        queue
+            .borrow()
+            .as_ref()
+            .is_some_and(|local| !local.yielded.is_empty())
+    })
+}
+
+/// Queues the tasks that stepped aside, behind those the reactor just woke.
+fn wake_yielded() {
+    // Taken out first: each wake borrows the queue to push.
+    let yielded = RUN_QUEUE.with(|queue| {
+        queue
+            .borrow_mut()
+            .as_mut()
+            .map(|local| std::mem::take(&mut local.yielded))
+    });
+    for waker in yielded.into_iter().flatten() {
+        waker.wake();
     }
 }
 
@@ -224,6 +267,7 @@ impl InstalledQueue {
             *queue.borrow_mut() = Some(LocalQueue {
                 home,
                 ready: VecDeque::new(),
+                yielded: Vec::new(),
             })
         });
         InstalledQueue
@@ -301,6 +345,31 @@ mod tests {
         .unwrap();
         // Once at the start, once for both wakes together.
         assert_eq!(polls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn what_the_reactor_wakes_goes_before_a_task_that_yielded() {
+        let log = Arc::new(Mutex::new(String::new()));
+        let greedy = Arc::clone(&log);
+        let sleeper = Arc::clone(&log);
+        block_on(async move {
+            spawn(async move {
+                crate::time::sleep(Duration::from_millis(1)).await;
+                sleeper.lock().unwrap().push('s');
+            });
+            for _ in 0..4 {
+                // A turn of work that outlasts the sleeper's timer, as a
+                // pipelined `/cpu` request outlasts a fresh client's wait.
+                std::thread::sleep(Duration::from_millis(5));
+                greedy.lock().unwrap().push('g');
+                yield_now().await;
+            }
+        })
+        .unwrap();
+        // The sleeper sets its timer in the second round, during which it
+        // expires; the reactor's look after that round finds it, and it runs
+        // before the greedy task's third turn, not after it.
+        assert_eq!(*log.lock().unwrap(), "ggsgg");
     }
 
     #[test]
