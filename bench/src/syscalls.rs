@@ -197,11 +197,16 @@ fn traced_load(setup: &Setup, running: &Running, count: &mut ServerCount) -> any
         .spawn()
         .context("cannot run strace")?;
     // strace says "Process N attached" for every thread it took; wait for
-    // the processes' lines before the load starts.
+    // the processes' lines before the load starts. A child that exited
+    // between the listing and the attach (cgi_server's per-connection
+    // processes come and go) is not an error: strace names it and goes on
+    // with the rest. The server's own process must be taken.
     let attached = eventually(Duration::from_secs(5), || {
         let said = fs::read_to_string(&errors).unwrap_or_default();
-        pids.iter()
-            .all(|pid| said.contains(&format!("Process {pid} attached")))
+        pids.iter().all(|&pid| {
+            said.contains(&format!("Process {pid} attached"))
+                || (pid != running.pid && said.contains(&format!("PTRACE_SEIZE, {pid})")))
+        })
     });
     if !attached || !matches!(strace.try_wait(), Ok(None)) {
         let _ = strace.kill();
