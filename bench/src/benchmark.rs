@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use std::{env, fs, thread};
 
 use anyhow::{Context, anyhow, bail};
-use report::json::create_dir;
-use report::results::{self, BenchFile, Pinning};
-use report::scenario::{self, BARE_MIO, NGINX, SERVERS, Scenario, Workload};
-use report::stats::{Measured, RunResult};
+use results::bench::{self, BenchFile, Pinning};
+use results::json::create_dir;
+use results::scenario::{self, BARE_MIO, NGINX, SERVERS, Scenario, Workload};
+use results::stats::{Measured, RunResult};
 use testkit::eventually;
 use testkit::procfs;
 
@@ -485,7 +485,7 @@ fn write_outputs(
         }
     };
     let machine = machine::detect(Some(&setup.wrk), setup.nginx.as_deref());
-    let settings = results::Settings {
+    let settings = bench::Settings {
         duration_s: args.load.duration_s(),
         repeat: args.load.repeat(),
         warmup_s: args.load.warmup,
@@ -493,8 +493,8 @@ fn write_outputs(
         pinning: args.pin,
         quick: args.load.quick,
         logging_server: args.logging_server.clone(),
-        memory: results::MEMORY.to_string(),
-        cpu: results::CPU.to_string(),
+        memory: bench::MEMORY.to_string(),
+        cpu: bench::CPU.to_string(),
     };
     let not_applicable = plan.not_applicable.clone();
     let file = BenchFile::new(

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, value_parser};
 use connhold::number_in;
-use report::results::Pinning;
-use report::scenario::{self, Scenario};
+use results::bench::Pinning;
+use results::scenario::{self, Scenario};
 
 use crate::plan;
 

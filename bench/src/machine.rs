@@ -1,12 +1,12 @@
 //! The machine and the moment a measurement ran on, read for the record
-//! (the record's type is `report::results::Machine`).
+//! (the record's type is `results::bench::Machine`).
 
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::time::SystemTime;
 
-use report::results::Machine;
+use results::bench::Machine;
 
 /// Reads the machine; `wrk` and `nginx` are asked for their versions.
 pub fn detect(wrk: Option<&Path>, nginx: Option<&Path>) -> Machine {
@@ -28,9 +28,9 @@ pub fn detect(wrk: Option<&Path>, nginx: Option<&Path>) -> Machine {
 }
 
 /// The machine as the capacity, hostile and syscalls files record it, now.
-pub fn host() -> report::capacity::Host {
+pub fn host() -> results::capacity::Host {
     let machine = detect(None, None);
-    report::capacity::Host {
+    results::capacity::Host {
         cpu: machine.cpu_model,
         cores: machine.cores,
         kernel: machine.kernel,

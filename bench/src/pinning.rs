@@ -7,9 +7,9 @@
 //! docs/README.md keeps only the decision, in words.
 
 use report::markdown::{cpu, opt, rate, row};
-use report::results::Pinning;
-use report::scenario::Scenario;
-use report::stats::{Measured, median, spread_pct};
+use results::bench::Pinning;
+use results::scenario::Scenario;
+use results::stats::{Measured, median, spread_pct};
 
 use crate::benchmark::{Setup, apply_pinning};
 use crate::cli::Load;

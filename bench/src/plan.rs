@@ -1,9 +1,9 @@
 //! The order of the runs: which server starts when, with which arguments,
 //! for which scenarios; which scenarios do not apply to a server and why;
 //! and how long it all takes. The servers and the scenarios themselves are
-//! the results files' vocabulary, in `report::scenario`.
+//! the results files' vocabulary, in `results::scenario`.
 
-use report::scenario::{BARE_MIO, NotApplicable, Scenario, WORKER_COUNTS};
+use results::scenario::{BARE_MIO, NotApplicable, Scenario, WORKER_COUNTS};
 
 use Scenario::*;
 
@@ -156,7 +156,7 @@ pub fn estimate_s(plan: &Plan, duration_s: u64, warmup_s: u64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use report::scenario::{NGINX, SERVERS, label};
+    use results::scenario::{NGINX, SERVERS, label};
 
     use super::*;
 

@@ -17,9 +17,10 @@ use std::{env, process, thread};
 use anyhow::{Context, bail};
 use clap::Args;
 use clap::builder::PossibleValuesParser;
-use report::json::{create_dir, pages_dir};
-use report::scenario::{SERVERS, Scenario};
-use report::syscalls::{ServerCount, Settings, SyscallsFile, parse_strace_summary};
+use report::json::pages_dir;
+use results::json::create_dir;
+use results::scenario::{SERVERS, Scenario};
+use results::syscalls::{ServerCount, Settings, SyscallsFile, parse_strace_summary};
 use testkit::{eventually, procfs, send_signal};
 
 use crate::server::{self, Running};

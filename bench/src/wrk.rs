@@ -6,8 +6,8 @@
 //! of [`Report`] as the results file records it, which serde reads back.
 
 use anyhow::Context;
-use report::scenario::Workload;
-use report::wrk::Report;
+use results::scenario::Workload;
+use results::wrk::Report;
 
 /// wrk's own default, passed explicitly so it shows in every recorded command.
 pub const TIMEOUT_S: u64 = 2;
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn script_arguments_and_version() {
-        use report::scenario::Scenario::{C10, Close, Pipelined};
+        use results::scenario::Scenario::{C10, Close, Pipelined};
         assert!(!lua_script(C10.workload()).contains("Connection"));
         assert!(!lua_script(C10.workload()).contains("request ="));
         let close = lua_script(Close.workload());
@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(lua_name(Pipelined.workload()), "report-pipeline16.lua");
         assert_eq!(lua_name(Close.workload()), "report-close.lua");
         let a = args(
-            report::scenario::Scenario::C10.workload(),
+            results::scenario::Scenario::C10.workload(),
             5,
             "/tmp/r.lua",
             "http://127.0.0.1:1/",

@@ -21,7 +21,7 @@ pub mod kind {
     pub const CLOSED_BEFORE_ANSWER: &str = "closed before answering";
 }
 
-pub use report::capacity::{Counts, ProbeMs};
+pub use results::capacity::{Counts, ProbeMs};
 
 /// What one connhold run saw: the line `connhold-result {...}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -56,19 +56,7 @@ impl Markers {
     }
 }
 
-/// 1234567 → "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
+pub use ::results::thousands;
 /// Requests per second, rounded to a whole number (three figures below 100).
 pub fn rate(rps: f64) -> String {
     if rps < 100.0 {

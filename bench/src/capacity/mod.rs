@@ -20,8 +20,8 @@ mod run;
 
 pub use run::run;
 
-use report::capacity::{ConnectionsFile, ServerRun, Settings};
 use report::json::pages_dir;
+use results::capacity::{ConnectionsFile, ServerRun, Settings};
 
 use crate::cli::CapacityArgs;
 use crate::machine;

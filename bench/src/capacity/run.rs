@@ -15,9 +15,9 @@ use std::{env, fs, thread};
 
 use anyhow::{Context, ensure};
 use common::limits::OpenFiles;
-use report::capacity::{Sample, ServerRun, Step};
-use report::json::create_dir;
-use report::scenario::SERVERS;
+use results::capacity::{Sample, ServerRun, Step};
+use results::json::create_dir;
+use results::scenario::SERVERS;
 use testkit::eventually;
 use testkit::procfs;
 

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use report::capacity::Counts;
-use report::robustness::{Churn, percentile};
+use results::capacity::Counts;
+use results::robustness::{Churn, percentile};
 
 /// What an attack does; the counts are sockets or clients.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 use std::{env, process, thread};
 
 use anyhow::Context;
-use report::json::{create_dir, pages_dir};
-use report::robustness::{AttackInfo, Outcome, RobustnessFile, Settings};
-use report::scenario::SERVERS;
+use report::json::pages_dir;
+use results::json::create_dir;
+use results::robustness::{AttackInfo, Outcome, RobustnessFile, Settings};
+use results::scenario::SERVERS;
 use testkit::procfs;
 
 use crate::cli::HostileArgs;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use report::robustness::{Probes, percentile};
+use results::robustness::{Probes, percentile};
 use testkit::procfs;
 
 pub const PROBE_EVERY: Duration = Duration::from_millis(250);

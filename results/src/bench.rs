@@ -1,7 +1,7 @@
 //! The results file of `bench wrk`: every run as measured, the summaries, and
 //! the context (machine, date, settings) needed to trust them later. The
 //! docs' tables are made from this alone, so a file can be read back and its
-//! tables written again ([`crate::pages`]).
+//! tables written again (by `report`).
 
 use serde::{Deserialize, Serialize};
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::markdown::thousands;
+use crate::thousands;
 
 /// Socket errors and bad statuses, as wrk counts them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

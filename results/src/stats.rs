@@ -192,7 +192,7 @@ pub fn summarize_all(results: &[RunResult]) -> Vec<Summary> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::BenchFile;
+    use crate::bench::BenchFile;
 
     #[test]
     fn medians_and_spreads() {
