@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# System calls per request: each server's calls counted with strace under a fixed keep-alive load.
+# System calls per request: each server's calls counted with strace, under a keep-alive load
+# and under a load that opens a new connection for every request.
 #
-#   scripts/syscalls.sh                   every server (~2 min): docs/results/syscalls.json and
-#                                         the table in each chapter's "System calls" section
-#   scripts/syscalls.sh --quick           two servers, 1 s each; writes only to a temporary folder
+#   scripts/syscalls.sh                   every server (~4 min): docs/results/syscalls.json and
+#                                         the tables in each server's lab notes
+#   scripts/syscalls.sh --quick           two servers, 1 s per load; writes only to a temporary folder
 #   scripts/syscalls.sh --only uring_server,multiplexingio_server   (partial: a temporary folder)
 #   scripts/syscalls.sh --help            every option
 #

@@ -75,14 +75,12 @@ async fn serve(
     // Each connection's task owns a clone of this, so the count of clones
     // beyond the first is the count of connections being served.
     let live = Arc::new(());
-    // chapter:start
     loop {
         match listener.accept().await {
             // Past the cap, while there are still descriptors to accept
             // with, a client hears 503 instead of waiting in the kernel's queue.
             Ok((stream, _)) if Arc::strong_count(&live) > max_connections => turn_away(stream),
             Ok((stream, peer)) => executor::spawn(handle(stream, peer, http, Arc::clone(&live))),
-            // chapter:end
             Err(err) => {
                 // Out of descriptors or memory: accepting again at once would
                 // fail again at once and spin, so pause new connections with
@@ -108,7 +106,6 @@ async fn handle(stream: std::net::TcpStream, peer: SocketAddr, http: HttpConfig,
     // One timer for every read and write deadline of this connection.
     let mut timer = Timer::new();
     loop {
-        // chapter:start
         // The clock as the executor read it when it began this poll: one
         // reading per wake-up, not one per step (see `time::now`).
         match session.next(time::now()) {
@@ -137,7 +134,6 @@ async fn handle(stream: std::net::TcpStream, peer: SocketAddr, http: HttpConfig,
             // Where a blocking server's thread would sleep, only this task
             // waits; the thread goes on serving everyone else.
             Action::Sleep { until } => time::sleep_until(until).await,
-            // chapter:end
             // One client must not keep the only thread: every other task
             // that is ready runs before this one goes on.
             Action::Yield => executor::yield_now().await,

@@ -41,7 +41,8 @@ pub struct Setup {
     pub cpus: usize,
 }
 
-fn find_program(name: &str, extra: &[&str]) -> Option<PathBuf> {
+/// A program on the PATH, or at one of the `extra` places.
+pub fn find_program(name: &str, extra: &[&str]) -> Option<PathBuf> {
     let path = env::var_os("PATH").unwrap_or_default();
     let candidates = env::split_paths(&path).map(|dir| dir.join(name));
     candidates
@@ -411,6 +412,7 @@ fn execute(
                 command: workload.describe(duration_s),
                 ok: failure.is_none(),
                 failure,
+                workers: running.workers,
                 measured: measured.ok(),
             };
             println!("[{}/{total}] {}", runs.len() + 1, progress(&result));
@@ -428,7 +430,8 @@ fn execute(
 
 /// "prefork_server c1000  41,203 req/s  p99 8.10 ms  0 errors  steal 0.4%".
 fn progress(result: &RunResult) -> String {
-    use report::markdown::{latency, rate, thousands};
+    use report::templates::{latency, rate};
+    use results::thousands;
     let mut line = format!("{} {}", result.server, result.label());
     if let Some(Measured {
         report: r,
@@ -481,7 +484,7 @@ fn write_outputs(
                     "bench: a partial run (--only/--scenario) leaves docs/ alone; pass --out docs to write there"
                 );
             }
-            report::json::copy_pages(Path::new("docs"), setup.work.join("docs"))?
+            report::site::copy_pages(Path::new("docs"), setup.work.join("docs"))?
         }
     };
     let machine = machine::detect(Some(&setup.wrk), setup.nginx.as_deref());
@@ -505,5 +508,5 @@ fn write_outputs(
         problems,
         runs,
     );
-    report::pages::publish(&out, &file)
+    report::site::publish(&out, &file.file_name(), &file)
 }

@@ -47,23 +47,27 @@ pub enum Command {
     /// and one table in each chapter.
     #[command(override_usage = "scripts/hostile.sh [OPTIONS]    (runs `bench hostile`)")]
     Hostile(HostileArgs),
-    /// Counts each server's system calls with `strace -f -c` under a fixed
-    /// keep-alive wrk load, per request answered. Writes
-    /// docs/results/syscalls.json and the table in each chapter's "System calls".
+    /// Counts each server's system calls with `strace -f -c` under two wrk
+    /// loads (keep-alive, and a new connection per request), per request
+    /// answered. Writes docs/results/syscalls.json and the pages that show it.
     #[command(override_usage = "scripts/syscalls.sh [OPTIONS]    (runs `bench syscalls`)")]
     Syscalls(crate::syscalls::SyscallsArgs),
-    /// Measures nothing: rewrites every generated section of docs/ from the
-    /// committed results (the newest docs/results/bench-*.json,
-    /// connections.json, robustness.json, syscalls.json) and each chapter's code from the
-    /// marked regions of its server's source. Run from the repository's root.
+    /// Measures nothing: rewrites every generated block of docs/ (tables,
+    /// charts, figures, code) from the committed results (the newest
+    /// docs/results/bench-*.json, connections.json, robustness.json,
+    /// syscalls.json) and the sources, and checks the claims of the prose.
+    /// Run from the repository's root.
     Pages(PagesArgs),
 }
 
 #[derive(Clone, Debug, Default, Args)]
 pub struct PagesArgs {
-    /// The pages to rewrite (default: docs); the results are always docs/results
+    /// The folder of pages to rewrite (default: docs); the results are always docs/results
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Only these pages (and the charts they ask for); default: every page
+    #[arg(value_name = "PAGE")]
+    pub pages: Vec<PathBuf>,
 }
 
 #[derive(Clone, Debug, Default, Args)]

@@ -43,14 +43,17 @@ pub fn stop_requested() -> bool {
 }
 
 /// `bench pages`: the docs' generated sections, rewritten from what is committed.
-fn pages(out: Option<&Path>) -> anyhow::Result<bool> {
+fn pages(out: Option<&Path>, only: &[std::path::PathBuf]) -> anyhow::Result<bool> {
     let root = Path::new(".");
     anyhow::ensure!(
         root.join("docs/results").is_dir(),
         "no docs/results here: run `bench pages` from the repository's root"
     );
-    report::site::rewrite_docs(root, out.unwrap_or(Path::new("docs")))?;
-    Ok(true)
+    let false_claims = report::site::rewrite_docs(root, out.unwrap_or(Path::new("docs")), only)?;
+    for claim in &false_claims {
+        eprintln!("bench pages: a claim of the prose does not hold: {claim}");
+    }
+    Ok(false_claims.is_empty())
 }
 
 fn main() {
@@ -79,7 +82,7 @@ fn main() {
         Command::Capacity(args) => capacity::run(&args, limit),
         Command::Hostile(args) => hostile::run(&args),
         Command::Syscalls(args) => syscalls::run(&args),
-        Command::Pages(args) => pages(args.out.as_deref()),
+        Command::Pages(args) => pages(args.out.as_deref(), &args.pages),
     };
     if let Err(e) = &outcome {
         eprintln!("bench: {e:#}");

@@ -6,7 +6,7 @@
 //! nothing: the figures of one such run are not a results file, so
 //! docs/README.md keeps only the decision, in words.
 
-use report::markdown::{cpu, opt, rate, row};
+use report::templates::{cpu, rate};
 use results::bench::Pinning;
 use results::scenario::Scenario;
 use results::stats::{Measured, median, spread_pct};
@@ -42,7 +42,10 @@ pub fn run(load: &Load) -> anyhow::Result<bool> {
             let said = format!("  round {round} {} pin={}", server.name, mode.name());
             match measured {
                 Ok(m) => {
-                    let (rps, cpu_ms) = (rate(m.report.requests_per_s), opt(m.cpu_ms_per_1k, cpu));
+                    let (rps, cpu_ms) = (
+                        rate(m.report.requests_per_s),
+                        m.cpu_ms_per_1k.map_or("–".to_string(), cpu),
+                    );
                     println!(
                         "{said}: {rps} req/s, CPU {cpu_ms} per 1k, steal {:.1}%",
                         m.steal_pct
@@ -72,21 +75,14 @@ pub fn run(load: &Load) -> anyhow::Result<bool> {
             Pinning::None => "none (scheduler's choice)",
             Pinning::Split => "wrk -t2 on CPU 0, server on CPU 1",
         };
-        let rate_cell = format!(
-            "{} ±{:.0}%",
-            opt(median(&rps), rate),
-            spread_pct(&rps).unwrap_or(0.0)
-        );
-        let steal_cell = format!("{:.1}%", median(&steal).unwrap_or(0.0));
-        print!(
-            "{}",
-            row([
-                &server.name,
-                how,
-                &rate_cell,
-                &opt(median(&cpu_ms), cpu),
-                &steal_cell
-            ])
+        let figure = |v: Option<f64>, f: fn(f64) -> String| v.map_or("–".to_string(), f);
+        println!(
+            "| {} | {how} | {} ±{:.0}% | {} | {:.1}% |",
+            server.name,
+            figure(median(&rps), rate),
+            spread_pct(&rps).unwrap_or(0.0),
+            figure(median(&cpu_ms), cpu),
+            median(&steal).unwrap_or(0.0)
         );
     }
     Ok(true)

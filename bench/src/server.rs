@@ -24,6 +24,8 @@ pub struct Running {
     child: Child,
     pub pid: u32,
     pub port: u16,
+    /// The pool's size, as the start-up line says it (`workers N`).
+    pub workers: Option<u32>,
     pub log: PathBuf,
 }
 
@@ -35,6 +37,16 @@ pub fn parse_listen_line(text: &str) -> Option<u16> {
     after[..end.unwrap_or(after.len())]
         .rsplit_once(':')?
         .1
+        .parse()
+        .ok()
+}
+
+/// The pool's size in a start-up line: `...; workers 128; open-file limit 20000)`.
+pub fn parse_workers(text: &str) -> Option<u32> {
+    let after = &text[text.find("; workers ")? + "; workers ".len()..];
+    after
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
         .parse()
         .ok()
 }
@@ -123,6 +135,7 @@ pub fn start_ours(
         pid: child.id(),
         child,
         port: 0,
+        workers: None,
         log,
     })
 }
@@ -149,18 +162,23 @@ pub fn start_nginx(nginx: &Path, dir: &Path, cpus: Option<Vec<usize>>) -> anyhow
         pid: child.id(),
         child,
         port,
+        workers: None,
         log,
     })
 }
 
 /// The production reference: the same 14-byte hello as `GET /`, no logging.
+/// `keepalive_requests`: nginx closes a connection after 1,000 requests by
+/// default, where our servers keep it for as long as the client does; a
+/// close in the middle of a pipelined batch would leave the rest of the
+/// batch unanswered.
 pub fn nginx_config(dir: &Path, port: u16) -> String {
     let d = dir.display();
     format!(
         "# Written by the bench harness: nginx as the production reference row.\n\
          daemon off;\nmaster_process on;\nworker_processes auto;\nworker_rlimit_nofile 8192;\n\
          pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 4096; }}\n\
-         http {{\n    access_log off;\n    client_body_temp_path {d}/tmp;\n    default_type text/plain;\n\
+         http {{\n    access_log off;\n    keepalive_requests 1000000;\n    client_body_temp_path {d}/tmp;\n    default_type text/plain;\n\
          \x20   server {{\n        listen 127.0.0.1:{port};\n\
          \x20       location / {{ return 200 \"Hello, world!\\n\"; }}\n    }}\n}}\n"
     )
@@ -173,6 +191,7 @@ fn answering(mut server: Running) -> anyhow::Result<Running> {
         if server.port == 0 {
             let text = fs::read_to_string(&server.log).unwrap_or_default();
             server.port = parse_listen_line(&text).unwrap_or(0);
+            server.workers = parse_workers(&text);
         }
         (server.port != 0 && probe(server.port)) || !matches!(server.child.try_wait(), Ok(None))
     });
@@ -318,6 +337,7 @@ mod tests {
             pid: child.id(),
             child,
             port: 0,
+            workers: None,
             log: log.clone(),
         };
         let err = stop(server).unwrap_err().to_string();

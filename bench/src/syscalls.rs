@@ -1,12 +1,16 @@
 //! # `bench syscalls` — system calls per request, counted (scripts/syscalls.sh)
 //!
-//! For each server: start its release build, attach `strace -f -c` to every
-//! process of its tree (with `-f` strace takes every thread of each, and
-//! follows the children forked later), drive a fixed keep-alive load with
-//! wrk, detach, and stop the server. strace's table gives each system
+//! For each server and each of two loads: start its release build, attach
+//! `strace -f -c` to every process of its tree (with `-f` strace takes every
+//! thread of each, and follows the children forked later), drive the load
+//! with wrk, detach, and stop the server. strace's table gives each system
 //! call's count, wrk the requests answered: `report` turns the two into
-//! calls per request in each chapter. Attaching after the start leaves the
-//! start-up calls out; only the load is counted.
+//! calls per request. Attaching after the start leaves the start-up calls
+//! out; only the load is counted. The loads are the benchmark's `c100`
+//! (keep-alive: what serving a request costs), `close` (a new connection
+//! for every request: what a connection costs, a fork or a thread included)
+//! and `pipelined` (16 requests per write: whether the answers to one read
+//! leave in one write). nginx, when installed, is counted beside them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,12 +21,13 @@ use std::{env, process, thread};
 use anyhow::{Context, bail};
 use clap::Args;
 use clap::builder::PossibleValuesParser;
-use report::json::pages_dir;
+use report::site::pages_dir;
 use results::json::create_dir;
-use results::scenario::{SERVERS, Scenario};
+use results::scenario::{NGINX, SERVERS, Scenario};
 use results::syscalls::{ServerCount, Settings, SyscallsFile, parse_strace_summary};
 use testkit::{eventually, procfs, send_signal};
 
+use crate::benchmark::find_program;
 use crate::server::{self, Running};
 use crate::{machine, stop_requested, wrk};
 
@@ -31,9 +36,9 @@ const QUICK: [&str; 2] = ["threadpool1_server", "multiplexingio_server"];
 
 #[derive(Clone, Debug, Default, Args)]
 pub struct SyscallsArgs {
-    /// Servers to count, comma-separated (default: all)
+    /// Servers to count, comma-separated (default: all, and nginx if installed)
     #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',',
-          value_parser = PossibleValuesParser::new(SERVERS))]
+          value_parser = PossibleValuesParser::new(SERVERS.iter().chain(&[NGINX])))]
     pub only: Vec<String>,
     /// Seconds of load per server [default: 4; 1 with --quick]
     #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=60))]
@@ -60,88 +65,113 @@ impl SyscallsArgs {
     }
 }
 
-fn find(name: &str) -> Option<PathBuf> {
-    let path = env::var_os("PATH").unwrap_or_default();
-    env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
 /// Everything one count needs: the programs, the load, a folder for files.
 struct Setup {
     strace: PathBuf,
     wrk: PathBuf,
-    script: PathBuf,
     work: PathBuf,
     duration_s: u64,
 }
 
-/// The load: `c100`, keep-alive `GET /`, as in the benchmark.
-const LOAD: Scenario = Scenario::C100;
+/// The loads, as in the benchmark: keep-alive `GET /`, and a new
+/// connection for each request.
+const LOADS: [Scenario; 3] = [Scenario::C100, Scenario::Close, Scenario::Pipelined];
+
+impl Setup {
+    fn script(&self, load: Scenario) -> PathBuf {
+        self.work.join(wrk::lua_name(load.workload()))
+    }
+
+    /// The load as a person would type it, for the results file.
+    fn command(&self, load: Scenario) -> String {
+        let args = wrk::args(
+            load.workload(),
+            self.duration_s,
+            "",
+            "http://127.0.0.1:PORT/",
+        );
+        let args: Vec<&str> = (args.iter().map(String::as_str))
+            .filter(|a| !a.is_empty() && *a != "-s")
+            .collect();
+        format!("wrk {}", args.join(" "))
+    }
+}
 
 /// Counts every server chosen; `Ok(false)` when one could not be counted.
 pub fn run(args: &SyscallsArgs) -> anyhow::Result<bool> {
-    let strace = find("strace")
+    let strace = find_program("strace", &[])
         .context("strace is not installed. Install it with:\n  sudo apt-get install -y strace")?;
-    let wrk = find("wrk")
+    let wrk = find_program("wrk", &[])
         .context("wrk is not installed. Install it with:\n  sudo apt-get install -y wrk")?;
     let work = create_dir(env::temp_dir().join(format!("bench-syscalls-{}", process::id())))?;
-    let script = work.join(wrk::lua_name(LOAD.workload()));
-    fs::write(&script, wrk::lua_script(LOAD.workload()))?;
     let setup = Setup {
         strace,
         wrk,
-        script,
         work,
         duration_s: args.duration_s(),
     };
+    for load in LOADS {
+        fs::write(setup.script(load), wrk::lua_script(load.workload()))?;
+    }
     let bin_dir = env::current_exe()
         .context("cannot find my own binary")?
         .parent()
         .context("cannot find my own directory")?
         .to_path_buf();
-    let mut counts = Vec::new();
-    for name in args.servers() {
-        if stop_requested() {
-            break;
+    let nginx = find_program("nginx", &["/usr/sbin/nginx"]);
+    let mut servers = args.servers();
+    if nginx.is_some() && args.only.is_empty() && !args.quick {
+        servers.push(NGINX.to_string());
+    }
+    let mut counted: [Vec<ServerCount>; 3] = Default::default();
+    for name in servers {
+        for (load, counts) in LOADS.into_iter().zip(counted.iter_mut()) {
+            if stop_requested() {
+                break;
+            }
+            let program = match (name.as_str(), &nginx) {
+                (NGINX, Some(nginx)) => nginx.clone(),
+                _ => bin_dir.join(&name),
+            };
+            let count = count_one(&setup, &name, &program, load);
+            match (&count.error, count.per_request(count.total())) {
+                (Some(e), _) => println!("{name:24} {:>9} error: {e}", load.name()),
+                (None, per) => println!(
+                    "{name:24} {:>9} {:>9} requests, {:.2} system calls per request",
+                    load.name(),
+                    count.requests,
+                    per.unwrap_or(0.0)
+                ),
+            }
+            counts.push(count);
         }
-        let count = count_one(&setup, &name, &bin_dir.join(&name));
-        match (&count.error, count.per_request(count.total())) {
-            (Some(e), _) => println!("{name:24} error: {e}"),
-            (None, per) => println!(
-                "{name:24} {:>9} requests, {:.2} system calls per request",
-                count.requests,
-                per.unwrap_or(0.0)
-            ),
-        }
-        counts.push(count);
     }
     if stop_requested() {
         eprintln!("bench syscalls: interrupted; nothing written");
         return Ok(false);
     }
-    let failed = counts.iter().filter(|c| c.error.is_some()).count();
-    let load = wrk::args(
-        LOAD.workload(),
-        setup.duration_s,
-        "",
-        "http://127.0.0.1:PORT/",
-    );
-    let load: Vec<&str> = (load.iter().map(String::as_str))
-        .filter(|a| !a.is_empty() && *a != "-s")
-        .collect();
+    let failed = counted
+        .iter()
+        .flatten()
+        .filter(|c| c.error.is_some())
+        .count();
+    let [keep_alive, close, pipelined] = counted;
     let file = SyscallsFile {
         machine: machine::host(),
         settings: Settings {
             quick: args.quick,
-            load: format!("wrk {}", load.join(" ")),
+            load: setup.command(LOADS[0]),
+            close_load: setup.command(LOADS[1]),
+            pipelined_load: setup.command(LOADS[2]),
             strace: version(&setup.strace),
         },
-        servers: counts,
+        servers: keep_alive,
+        close,
+        pipelined,
     };
     let partial = args.quick || !args.only.is_empty();
     let out = pages_dir(args.out.as_deref(), partial, "bench-syscalls")?;
-    report::syscalls::pages::publish(&out, &file)?;
+    report::site::publish(&out, "syscalls.json", &file)?;
     let _ = fs::remove_dir_all(&setup.work);
     Ok(failed == 0)
 }
@@ -159,20 +189,28 @@ fn version(strace: &Path) -> String {
 
 /// One server: started, counted, stopped. A failure is recorded in the
 /// count, not returned, so that the others are still counted.
-fn count_one(setup: &Setup, name: &str, binary: &Path) -> ServerCount {
+fn count_one(setup: &Setup, name: &str, binary: &Path, load: Scenario) -> ServerCount {
     let mut count = ServerCount {
         server: name.to_string(),
         ..Default::default()
     };
-    let log = setup.work.join(format!("{name}.log"));
-    let running = match server::start_ours(name, binary, &[], &log, None, None) {
+    let log = setup.work.join(format!("{name}-{}.log", load.name()));
+    let started = match name {
+        NGINX => server::start_nginx(
+            binary,
+            &setup.work.join(format!("nginx-{}", load.name())),
+            None,
+        ),
+        _ => server::start_ours(name, binary, &[], &log, None, None),
+    };
+    let running = match started {
         Ok(running) => running,
         Err(e) => {
             count.error = Some(format!("{e:#}"));
             return count;
         }
     };
-    let counted = traced_load(setup, &running, &mut count);
+    let counted = traced_load(setup, &running, load, &mut count);
     let stopped = server::stop(running);
     if let Err(e) = counted.and(stopped) {
         count.error = Some(format!("{e:#}"));
@@ -181,7 +219,12 @@ fn count_one(setup: &Setup, name: &str, binary: &Path) -> ServerCount {
 }
 
 /// Attaches strace to the tree, runs wrk, detaches, and reads both.
-fn traced_load(setup: &Setup, running: &Running, count: &mut ServerCount) -> anyhow::Result<()> {
+fn traced_load(
+    setup: &Setup,
+    running: &Running,
+    load: Scenario,
+    count: &mut ServerCount,
+) -> anyhow::Result<()> {
     let summary = setup.work.join(format!("{}.strace", running.name));
     let errors = setup.work.join(format!("{}.strace-log", running.name));
     let mut pids = vec![running.pid];
@@ -218,9 +261,9 @@ fn traced_load(setup: &Setup, running: &Running, count: &mut ServerCount) -> any
     let url = format!("http://127.0.0.1:{}/", running.port);
     let output = Command::new(&setup.wrk)
         .args(wrk::args(
-            LOAD.workload(),
+            load.workload(),
             setup.duration_s,
-            &setup.script.to_string_lossy(),
+            &setup.script(load).to_string_lossy(),
             &url,
         ))
         .stdin(Stdio::null())

@@ -52,7 +52,6 @@ fn main() {
     );
     listen::announce(&config, &listener, &model);
 
-    // chapter:start
     let parent = process::id();
     let mut children = Children::new();
     while !signals::requested() {
@@ -90,7 +89,6 @@ fn main() {
             reap_ended(&mut children);
         }
     }
-    // chapter:end
     // What reaping cost: each `waitpid` walks the list of children.
     let (started, waits) = children.history();
     log::line(format_args!(

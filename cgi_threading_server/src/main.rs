@@ -51,7 +51,6 @@ fn main() {
     );
     listen::announce(&config, &listener, &model);
 
-    // chapter:start
     // Each connection thread owns a clone of this, so the count of clones
     // beyond the first is the count of connections still being served.
     let live = Arc::new(());
@@ -74,7 +73,6 @@ fn main() {
             Err(err) => listen::accept_failed(config.name, &err),
         }
     }
-    // chapter:end
 
     // Stop accepting: from here new clients are refused by the kernel.
     drop(listener);
@@ -97,7 +95,6 @@ fn start_thread(
     let slot = Arc::new(Mutex::new(Some(stream)));
     let handed_over = Arc::clone(&slot);
     let live = Arc::clone(live);
-    // chapter:start
     let started = thread::Builder::new()
         .name(peer.to_string())
         .stack_size(STACK_SIZE)
@@ -109,7 +106,6 @@ fn start_thread(
             // Out of the count of live connections (a panic would drop it too).
             drop(live);
         });
-    // chapter:end
     match started {
         Ok(_) => Ok(()),
         // No thread was created, so the closure never ran: the socket is still there.

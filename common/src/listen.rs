@@ -152,11 +152,16 @@ pub fn announce(config: &Config, listener: &impl AsRawFd, model: &str) {
         |addr| addr.to_string(),
     );
     let files = limits::open_files().map_or(0, |files| files.soft);
+    // The pool's size in one form for every server that has one, so that a
+    // harness can record it beside what it measured.
+    let workers = config
+        .workers
+        .map_or(String::new(), |n| format!("; workers {n}"));
     let mut out = io::stdout().lock();
     // If stdout is gone there is nobody to tell; the server still serves.
     let _ = writeln!(
         out,
-        "{}: listening on http://{addr} ({model}; open-file limit {files})",
+        "{}: listening on http://{addr} ({model}{workers}; open-file limit {files})",
         config.name
     );
     let _ = out.flush();

@@ -91,7 +91,6 @@ impl Server {
     /// the connections that can move.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(EVENTS);
-        // chapter:start
         while !signals::requested() {
             // With connections waiting for another turn, only look at the
             // sockets; otherwise sleep until an event or the nearest deadline.
@@ -119,7 +118,6 @@ impl Server {
                     Token(slot) => self.ready(slot, event, now),
                 }
             }
-            // chapter:end
             // The connections that yielded before this poll get their next
             // turn now, after those with news.
             for slot in yielded {

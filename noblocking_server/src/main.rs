@@ -61,7 +61,6 @@ fn main() {
     );
     listen::announce(&config, &listener, &model);
 
-    // chapter:start
     let mut acceptor = Acceptor::new(listener, config.name, cap.connections);
     let mut connections: Vec<Connection> = Vec::new();
     let mut buf = vec![0u8; READ_BUFFER];
@@ -73,7 +72,6 @@ fn main() {
         // must not make the deadlines of the next start in the past.
         connections.retain_mut(|conn| conn.turn(&mut buf, Instant::now()));
     }
-    // chapter:end
 }
 
 /// One client: its socket and where its conversation stands.
@@ -83,7 +81,6 @@ struct Connection {
 }
 
 impl Connection {
-    // chapter:start
     /// Does everything this connection can do right now without waiting.
     /// Returns `false` once the connection is finished, to drop it.
     fn turn(&mut self, buf: &mut [u8], now: Instant) -> bool {
@@ -115,7 +112,6 @@ impl Connection {
                 // would stop every other connection too, leave it to a later
                 // turn: next() looks at the clock again then.
                 Action::Sleep { .. } => return true,
-                // chapter:end
                 // This connection has had its share of the sweep; the rest of
                 // its work waits for the next one, after everyone else's.
                 Action::Yield => return true,

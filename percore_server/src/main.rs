@@ -39,16 +39,14 @@ fn main() {
     .max_connections(cap.connections);
     let config = Config::from_args(spec);
     let workers = config.workers.expect("the spec declares --workers");
-    // chapter:start
     // One socket per loop, all on one port: the kernel spreads the clients.
     let listeners = listen::listen_shared(&config, workers);
-    // chapter:end
     signals::install();
     let cap = cap.or_flag(config.max_connections);
     // The descriptors are the process's, shared by the loops: each takes its part.
     let per_loop = cap.connections.div_ceil(workers);
     let model = format!(
-        "{workers} event loops, one per listening socket (SO_REUSEPORT), at most {per_loop} connections each: {}",
+        "one event loop per listening socket (SO_REUSEPORT), at most {per_loop} connections each: {}",
         cap.reason
     );
     // For the start-up line: the loops own the sockets from here on, and
@@ -64,7 +62,6 @@ fn main() {
         }
     }
     let mut loops = Vec::with_capacity(workers);
-    // chapter:start
     for (i, mut server) in servers.into_iter().enumerate() {
         let name = config.name;
         let spawned = thread::Builder::new()
@@ -75,7 +72,6 @@ fn main() {
                     fail_once(name, format_args!("event loop {i} failed: {err}"));
                 }
             });
-        // chapter:end
         match spawned {
             Ok(handle) => loops.push(handle),
             Err(err) => fail(&config, format_args!("cannot start loop {i}: {err}")),

@@ -44,7 +44,6 @@ fn main() {
         Spec::new(NAME, "N processes forked at start, each calling accept").workers(cli::cpus()),
     );
     let workers = config.workers.expect("the spec declares --workers");
-    // chapter:start
     let mut pool = Pool::new(workers);
     for id in 0..workers {
         if let Err(err) = pool.start(id, &listener, &config.http) {
@@ -53,9 +52,11 @@ fn main() {
             exit(1);
         }
     }
-    // chapter:end
-    let model = format!("prefork, {workers} worker processes");
-    listen::announce(&config, &listener, &model);
+    listen::announce(
+        &config,
+        &listener,
+        "prefork: worker processes forked at start",
+    );
 
     // The parent's whole job from here on: sleep until a worker dies, and
     // put another in its place.
@@ -119,7 +120,6 @@ impl Pool {
     }
 }
 
-// chapter:start
 /// One worker: simple_server's loop, run by N processes on one socket, but
 /// with keep-alive on: a worker belongs to its connection until the client
 /// closes it or leaves it idle. Blocking `accept` on a shared socket wakes
@@ -138,7 +138,6 @@ fn worker(id: usize, listener: &TcpListener, http: &HttpConfig) {
             Err(err) => listen::accept_failed(NAME, &err),
         }
     }
-    // chapter:end
     // How evenly the kernel spread the connections, for the chapter and the
     // benchmark's log.
     log::line(format_args!(

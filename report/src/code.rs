@@ -1,40 +1,83 @@
-//! The code beside the words: the lines of each server's source that are
-//! its strategy, marked in the source with `// chapter:start` and
-//! `// chapter:end` (comments only), copied into the chapter between the
-//! `code` markers, so that the chapter shows the code as it is.
+//! The code beside the words. A lesson quotes whole items of a server's
+//! source, found by name in the parsed file, so an excerpt always opens and
+//! closes where the code does:
+//!
+//! - `item=worker`: the top-level item of that name (a `fn`, `struct`,
+//!   `enum`, `const`...);
+//! - `item="impl Pool"`, `item="impl Future for Accept"`: an `impl` block;
+//! - `item=Pool::start`: one function of an inherent `impl` of `Pool`.
+//!
+//! The code pages (`docs/code/<crate>.md`) list every source file of a crate
+//! whole, so that the book holds the code it teaches.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use syn::spanned::Spanned;
+use syn::{ImplItem, Item};
 
-use crate::markdown::Markers;
-use crate::scenario::SERVERS;
+/// The text of one item of `source`, from its first attribute or doc
+/// comment to its closing brace, dedented.
+pub fn excerpt(source: &str, item: &str) -> anyhow::Result<String> {
+    let file = syn::parse_file(source).context("does not parse")?;
+    let (first, last) = find(&file.items, item).with_context(|| format!("no item {item:?}"))?;
+    let lines: Vec<&str> = source.lines().collect();
+    Ok(dedent(&lines[first - 1..last]))
+}
 
-pub const CODE: Markers = Markers("<!-- code:start -->", "<!-- code:end -->");
-const START: &str = "// chapter:start";
-const END: &str = "// chapter:end";
-
-/// The marked regions of one source file, each dedented to its least
-/// indented line, in the order they appear.
-pub fn regions(source: &str) -> anyhow::Result<Vec<String>> {
-    let mut found = Vec::new();
-    let mut open: Option<Vec<&str>> = None;
-    for (n, line) in source.lines().enumerate() {
-        match (line.trim(), open.as_mut()) {
-            (START, Some(_)) => anyhow::bail!("line {}: {START} inside a region", n + 1),
-            (START, None) => open = Some(Vec::new()),
-            (END, None) => anyhow::bail!("line {}: {END} without a start", n + 1),
-            (END, Some(lines)) => {
-                found.push(dedent(lines));
-                open = None;
+/// The first and last line (from 1) of the item named `wanted`.
+fn find(items: &[Item], wanted: &str) -> Option<(usize, usize)> {
+    let lines = |s: proc_macro2::Span| (s.start().line, s.end().line);
+    if let Some((ty, method)) = wanted.split_once("::") {
+        return items.iter().find_map(|item| match item {
+            Item::Impl(i) if i.trait_.is_none() && type_name(&i.self_ty) == ty => {
+                i.items.iter().find_map(|it| match it {
+                    ImplItem::Fn(f) if f.sig.ident == method => Some(lines(it.span())),
+                    _ => None,
+                })
             }
-            (_, Some(lines)) => lines.push(line),
-            (_, None) => {}
-        }
+            _ => None,
+        });
     }
-    anyhow::ensure!(open.is_none(), "{START} without an end");
-    Ok(found)
+    if let Some(what) = wanted.strip_prefix("impl ") {
+        let (of, ty) = what
+            .split_once(" for ")
+            .map_or((None, what), |(t, ty)| (Some(t), ty));
+        return items.iter().find_map(|item| match item {
+            Item::Impl(i) if type_name(&i.self_ty) == ty => {
+                let trait_name = (i.trait_.as_ref())
+                    .and_then(|(_, path, _)| path.segments.last())
+                    .map(|s| s.ident.to_string());
+                (trait_name.as_deref() == of).then(|| lines(item.span()))
+            }
+            _ => None,
+        });
+    }
+    items.iter().find_map(|item| {
+        let ident = match item {
+            Item::Fn(i) => &i.sig.ident,
+            Item::Struct(i) => &i.ident,
+            Item::Enum(i) => &i.ident,
+            Item::Const(i) => &i.ident,
+            Item::Static(i) => &i.ident,
+            Item::Type(i) => &i.ident,
+            Item::Trait(i) => &i.ident,
+            Item::Mod(i) => &i.ident,
+            _ => return None,
+        };
+        (ident == wanted).then(|| lines(item.span()))
+    })
+}
+
+/// The last name of a type's path: `Pool`, `Accept<'a>` → `Accept`.
+fn type_name(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(p) => {
+            (p.path.segments.last()).map_or(String::new(), |s| s.ident.to_string())
+        }
+        _ => String::new(),
+    }
 }
 
 fn dedent(lines: &[&str]) -> String {
@@ -50,85 +93,83 @@ fn dedent(lines: &[&str]) -> String {
     cut.join("\n")
 }
 
-/// The source files of a server crate: `main.rs` first, then the others.
-fn sources(root: &Path, server: &str) -> Vec<PathBuf> {
-    let dir = root.join(server).join("src");
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
-        .collect();
-    files.sort_by_key(|p| (!p.ends_with("main.rs"), p.clone()));
+/// The source files of a crate, `main.rs` (or `lib.rs`) first, then the
+/// others by path; test modules kept in files of their own are left out.
+pub fn sources(root: &Path, krate: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for path in fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+        {
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("tests.rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root.join(krate).join("src"), &mut files);
+    let first = |p: &PathBuf| !(p.ends_with("main.rs") || p.ends_with("lib.rs"));
+    files.sort_by_key(|p| (first(p), p.clone()));
     files
 }
 
-/// The code section of `docs/<server>.md`: every marked region of the
-/// server's crate, file by file, each file named and linked.
-pub fn code_section(root: &Path, server: &str) -> anyhow::Result<String> {
-    let mut out = String::new();
-    for path in sources(root, server) {
-        let text =
-            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let found = regions(&text).with_context(|| format!("{}", path.display()))?;
-        if found.is_empty() {
-            continue;
-        }
-        let name = path
-            .file_name()
-            .map_or(String::new(), |n| n.to_string_lossy().into());
-        let shown = format!("{server}/src/{name}");
-        out += &format!(
-            "{}[`{shown}`](../{shown}), the lines that are the strategy:\n\n```rust\n{}\n```\n",
-            if out.is_empty() { "" } else { "\n" },
-            found.join("\n\n// …\n\n")
-        );
-    }
-    anyhow::ensure!(
-        !out.is_empty(),
-        "{server}: no {START} region in its sources"
-    );
-    Ok(out)
+/// The lines of a crate's own code: neither blank nor a comment, and
+/// before any `#[cfg(test)]`.
+pub fn strategy_lines(root: &Path, krate: &str) -> usize {
+    let count = |text: String| {
+        let code = text
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        code.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+            .count()
+    };
+    let files = sources(root, krate).into_iter();
+    files
+        .filter_map(|p| fs::read_to_string(p).ok())
+        .map(count)
+        .sum()
 }
 
-/// Rewrites the code section of every chapter in `out` from the sources
-/// under `root`.
-pub fn rewrite_code(root: &Path, out: &Path) -> anyhow::Result<()> {
-    for server in SERVERS {
-        let page = out.join(format!("{server}.md"));
-        CODE.update("pages", &page, &code_section(root, server)?)?;
-    }
-    Ok(())
+/// The anchor of a file's heading on its code page: `event_loop.rs` →
+/// `event_looprs`, as mdBook and GitHub make it.
+pub fn anchor(name: &str) -> String {
+    let kept = name
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '));
+    kept.collect::<String>().to_lowercase().replace(' ', "-")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn regions_are_cut_and_dedented_and_bad_markers_refused() {
-        let source = "fn main() {\n    // chapter:start\n    let a = 1;\n        b(a);\n    // chapter:end\n    c();\n    // chapter:start\n    d();\n    // chapter:end\n}\n";
-        assert_eq!(
-            regions(source).unwrap(),
-            vec!["let a = 1;\n    b(a);".to_string(), "d();".to_string()]
-        );
-        for bad in [
-            "// chapter:start\n",
-            "// chapter:end\n",
-            "// chapter:start\n// chapter:start\n// chapter:end\n",
-        ] {
-            assert!(regions(bad).is_err(), "{bad}");
-        }
-    }
+    const SOURCE: &str = "use x;\n\n/// Doc.\n#[inline]\nfn worker(a: u8) {\n    loop {}\n}\n\nstruct Pool;\n\nimpl Pool {\n    /// Start.\n    fn start(&self) {\n        go();\n    }\n}\n\nimpl Drop for Pool {\n    fn drop(&mut self) {}\n}\n";
 
     #[test]
-    fn every_server_marks_its_strategy_in_a_few_lines() {
-        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-        for server in SERVERS {
-            let section = code_section(root, server).unwrap();
-            let lines = section.lines().filter(|l| !l.starts_with("```")).count();
-            assert!((5..=90).contains(&lines), "{server}: {lines} lines");
-        }
+    fn an_excerpt_is_a_whole_item_with_its_doc_comment() {
+        assert_eq!(
+            excerpt(SOURCE, "worker").unwrap(),
+            "/// Doc.\n#[inline]\nfn worker(a: u8) {\n    loop {}\n}"
+        );
+        assert_eq!(
+            excerpt(SOURCE, "Pool::start").unwrap(),
+            "/// Start.\nfn start(&self) {\n    go();\n}"
+        );
+        assert!(excerpt(SOURCE, "impl Pool").unwrap().ends_with("    }\n}"));
+        assert_eq!(
+            excerpt(SOURCE, "impl Drop for Pool").unwrap(),
+            "impl Drop for Pool {\n    fn drop(&mut self) {}\n}"
+        );
+        assert_eq!(excerpt(SOURCE, "Pool").unwrap(), "struct Pool;");
+        assert!(excerpt(SOURCE, "nothing").is_err() && excerpt("fn (", "x").is_err());
+        assert_eq!(anchor("event_loop.rs"), "event_looprs");
     }
 }

@@ -5,8 +5,10 @@
 //!
 //! What is scanned: each page of docs/ (but `facts.md`, the list itself),
 //! outside fenced code blocks, inline code spans, link targets, HTML
-//! comments and generated sections (`<!-- NAME:start -->` to
-//! `<!-- NAME:end -->`).
+//! comments and generated blocks (`<!-- NAME:start ... -->` to
+//! `<!-- NAME:end -->`); the text of every template outside its `{{ }}`,
+//! `{% %}` and `{# #}`; and the string literals of report's own code, which
+//! must hold no figure at all.
 //!
 //! A figure is a number: digits, with `,` or `.` between digits (`35,458`,
 //! `2.21`), and a `%` right after it if there is one (`62%`). It is allowed
@@ -14,10 +16,10 @@
 //! text (the entry `` `Linux 5.19` `` allows `5.19`), or by one of these rules:
 //! - a number glued to a letter, `_` or `/` is part of a name: `c10`,
 //!   `threadpool1_server`, `HTTP/1.1`, `x86_64`, `3xx`;
-//! - a number written with a leading zero is a name: seed `003`;
+//! - a number written with a leading zero is a name: `003`;
 //! - a number right after a word that names things by number is a name:
-//!   `RFC 9112`, `section 9.3.2`, `seed 003`, `issue 236`, `CPU 0`,
-//!   `worker 3`, `fd 3`, `socket 7`, `buffer 12`, `group 0`;
+//!   `RFC 9112`, `section 9.3.2`, `issue 236`, `CPU 0`, `worker 3`, `fd 3`,
+//!   `socket 7`, `buffer 12`, `group 0`, `Part 2`;
 //! - a number in parentheses right after a name is a manual page's section:
 //!   `socket(7)`;
 //! - the number of an ordered list item (`1. ` at the start of a line) is
@@ -31,9 +33,9 @@ pub struct Stray {
 }
 
 /// The words after which a number is a name, not a quantity.
-const NUMBERED: [&str; 12] = [
-    "RFC", "section", "seed", "issue", "issues", "CPU", "worker", "Worker", "fd", "socket",
-    "buffer", "group",
+const NUMBERED: [&str; 13] = [
+    "RFC", "section", "issue", "issues", "CPU", "worker", "Worker", "fd", "socket", "buffer",
+    "group", "Part", "Exercise",
 ];
 
 /// The allowed figures: every figure of the backticked entries in the first
@@ -147,10 +149,35 @@ fn prose(line: &str, comment: &mut bool) -> String {
     }
 }
 
+/// Spaces for every byte of `text` but its line breaks: offsets and line
+/// numbers stay where they were.
+fn blank(text: &str) -> String {
+    let spaces = |c: char| {
+        if c == '\n' {
+            "\n".to_string()
+        } else {
+            " ".repeat(c.len_utf8())
+        }
+    };
+    text.chars().map(spaces).collect()
+}
+
+/// The page with every generated block blanked out, line breaks kept, so
+/// that what is left is what a person wrote.
+fn hand_written(page: &str) -> String {
+    let mut text = page.to_string();
+    for block in crate::blocks::blocks(page).unwrap_or_default() {
+        let blank = blank(&page[block.body.clone()]);
+        text.replace_range(block.body, &blank);
+    }
+    text
+}
+
 /// The figures of a page that are neither generated nor allowed.
 pub fn stray_figures(page: &str, allowed: &[String]) -> Vec<Stray> {
+    let page = hand_written(page);
     let mut strays = Vec::new();
-    let (mut fenced, mut generated, mut comment) = (None::<&str>, false, false);
+    let (mut fenced, mut comment) = (None::<&str>, false);
     for (n, line) in page.lines().enumerate() {
         let trimmed = line.trim_start();
         if let Some(fence) = fenced {
@@ -161,14 +188,6 @@ pub fn stray_figures(page: &str, allowed: &[String]) -> Vec<Stray> {
         }
         if let Some(fence) = ["```", "~~~"].iter().find(|f| trimmed.starts_with(**f)) {
             fenced = Some(fence);
-            continue;
-        }
-        if is_marker(trimmed, ":end -->") {
-            generated = false;
-            continue;
-        }
-        if generated || is_marker(trimmed, ":start -->") {
-            generated = true;
             continue;
         }
         // A reference-style link definition is a target, not prose.
@@ -194,16 +213,47 @@ pub fn stray_figures(page: &str, allowed: &[String]) -> Vec<Stray> {
     strays
 }
 
-/// `<!-- NAME:start -->` or `<!-- NAME:end -->` (the `tail` given).
-fn is_marker(line: &str, tail: &str) -> bool {
-    line.strip_prefix("<!-- ")
-        .and_then(|r| r.trim_end().strip_suffix(tail))
-        .is_some_and(|name| {
-            !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        })
+/// The figures of a template's own text: what lies outside its tags.
+pub fn template_figures(template: &str, allowed: &[String]) -> Vec<Stray> {
+    let mut text = template.to_string();
+    for (open, close) in [("{{", "}}"), ("{%", "%}"), ("{#", "#}")] {
+        while let Some(at) = text.find(open) {
+            let end = text[at..]
+                .find(close)
+                .map_or(text.len(), |e| at + e + close.len());
+            let blank = blank(&text[at..end]);
+            text.replace_range(at..end, &blank);
+        }
+    }
+    stray_figures(&text, allowed)
+}
+
+/// The figures in the string literals of some Rust source, before its
+/// tests: code that builds pages must take its figures from the results or
+/// the templates. Format arguments (`{v:.2}`) are not figures.
+pub fn rust_string_figures(source: &str) -> Vec<Stray> {
+    let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+    let mut strays = Vec::new();
+    for (n, line) in code.lines().enumerate() {
+        let code_part = line.split("//").next().unwrap_or_default();
+        for (i, literal) in code_part.split('"').enumerate() {
+            if i % 2 == 0 {
+                continue;
+            }
+            let mut text = literal.to_string();
+            while let Some(at) = text.find('{') {
+                let end = text[at..].find('}').map_or(text.len(), |e| at + e + 1);
+                text.replace_range(at..end, " ");
+            }
+            for (_, figure) in figures(&text) {
+                strays.push(Stray {
+                    line: n + 1,
+                    figure,
+                });
+            }
+        }
+    }
+    strays
 }
 
 #[cfg(test)]
@@ -224,9 +274,9 @@ mod tests {
         let page = "\
 # cgi_server on HTTP/1.1
 It quotes 35,458 and 2.21 and 62% (±6%), against 0.94–1.08×.
-Names: c10, threadpool1_server, x86_64, 3xx, 503s, seed 003, RFC 9112, section 9.3.2, issue 236.
+Names: c10, threadpool1_server, x86_64, 3xx, 503s, `003`, RFC 9112, section 9.3.2, issue 236.
 Hidden: `wrk -t2 -c10`, [the run](results/bench-2026-11-24.json), <!-- 41,203 -->.
-<!-- bench:start -->
+<!-- bench:start server=simple_server -->
 | simple_server | 20,580 |
 <!-- bench:end -->
 ```text
@@ -260,31 +310,65 @@ The limit is 20,000, from the machine; it ended in 2026.";
         assert_eq!(facts(table), ["20,000", "5.19"]);
     }
 
-    /// No page of docs/ carries a figure typed by hand: every figure is
-    /// generated or listed in docs/facts.md with its source. Ignored until
-    /// the prose of issue 14 lands; run it with `cargo test -p report -- --ignored`.
+    #[test]
+    fn templates_and_code_strings_are_linted_outside_their_tags() {
+        let template = "{{ run.repeat }} runs of {% if x %}5{% endif %} s, {# 7 #} 8 more\n";
+        let found: Vec<String> = (template_figures(template, &[]).into_iter())
+            .map(|s| s.figure)
+            .collect();
+        assert_eq!(found, ["5", "8"]);
+        let rust = "let a = format!(\"{v:.2} ms\"); let b = \"16 per write\"; // \"9\"\n#[cfg(test)]\n\"7\"";
+        let found: Vec<String> = (rust_string_figures(rust).into_iter())
+            .map(|s| s.figure)
+            .collect();
+        assert_eq!(found, ["16"]);
+    }
+
+    /// No page of docs/, no template and no string of report's code carries
+    /// a figure typed by hand: every figure is generated or listed in
+    /// docs/facts.md with its source.
     #[test]
     fn no_figure_in_the_docs_is_typed_by_hand() {
-        let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs");
+        let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        let docs = root.join("docs");
         // A missing list allows nothing.
-        let allowed = facts(&fs::read_to_string(format!("{docs}/facts.md")).unwrap_or_default());
-        let mut pages: Vec<_> = (fs::read_dir(docs).unwrap().flatten())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "md") && !p.ends_with("facts.md"))
-            .collect();
-        pages.sort();
+        let allowed = facts(&fs::read_to_string(docs.join("facts.md")).unwrap_or_default());
         let mut found = Vec::new();
-        for page in pages {
-            let name = page.file_name().unwrap().to_string_lossy().to_string();
+        for page in crate::site::pages(&docs) {
+            if page.ends_with("facts.md") {
+                continue;
+            }
+            let name = page.strip_prefix(&docs).unwrap().display().to_string();
             for s in stray_figures(&fs::read_to_string(&page).unwrap(), &allowed) {
                 found.push(format!("docs/{name}:{}: {}", s.line, s.figure));
             }
         }
+        for (name, text) in crate::templates::all() {
+            for s in template_figures(text, &allowed) {
+                found.push(format!(
+                    "report/templates/{name}.md:{}: {}",
+                    s.line, s.figure
+                ));
+            }
+        }
+        for file in fs::read_dir(root.join("report/src")).unwrap().flatten() {
+            let name = file.file_name().to_string_lossy().to_string();
+            if !name.ends_with(".rs") {
+                continue;
+            }
+            // The book's checks are tests from their first line.
+            if name == "book.rs" {
+                continue;
+            }
+            for s in rust_string_figures(&fs::read_to_string(file.path()).unwrap()) {
+                found.push(format!("report/src/{name}:{}: {}", s.line, s.figure));
+            }
+        }
         assert!(
             found.is_empty(),
-            "{} figures typed into prose:\n{}\nA figure that a run produced belongs in a generated \
-             section (report writes it from the results file); a fixed fact (a limit of this \
-             project, a seed's figure) goes in docs/facts.md's table with its source.",
+            "{} figures typed by hand:\n{}\nA figure that a run produced belongs in a generated \
+             block (report fills it from the results); a fixed fact (a limit of this project, a \
+             figure quoted from a source) goes in docs/facts.md's table with its source.",
             found.len(),
             found.join("\n")
         );

@@ -1,61 +1,427 @@
-//! Every generated section of docs/, from the committed results files and
-//! the marked source: what `bench pages` writes, and what the test
-//! `the_committed_results_give_the_committed_pages` checks the committed
-//! pages against.
+//! Every generated part of docs/ at once: the blocks of every page, the
+//! charts they ask for, and the claims of the prose checked against the
+//! results. `bench pages` runs this from the committed results; each harness
+//! runs it after writing its file; the test
+//! `the_committed_results_give_the_committed_pages` checks that the
+//! committed pages are what it makes.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use minijinja::Environment;
+use minijinja::value::{Value, merge_maps};
+use results::json::{create_dir, write_json};
+use results::scenario::SERVERS;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::capacity::ConnectionsFile;
-use crate::results::BenchFile;
-use crate::robustness::RobustnessFile;
-use crate::syscalls::SyscallsFile;
+use crate::blocks::{self, Block};
+use crate::charts::{self, Chart};
+use crate::data::{self, Inputs};
+use crate::{claims, code, templates};
 
-/// The newest `bench-<date>.json` in `results`: the dates sort as text.
-pub fn newest_bench(results: &Path) -> anyhow::Result<PathBuf> {
-    let names = fs::read_dir(results)
-        .with_context(|| format!("cannot read {}", results.display()))?
+/// Folders of docs/ that hold no pages.
+const NOT_PAGES: [&str; 3] = ["book", "results", "charts"];
+
+/// The pages under `dir` (its Markdown files, in sub-folders too), sorted.
+pub fn pages(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for path in fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+        {
+            let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+            if path.is_dir() && !NOT_PAGES.contains(&name.as_deref().unwrap_or("")) {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+/// What makes the pages: the templates, the results tree (as values for
+/// the templates and as JSON for the charts), and where the sources are.
+pub struct Site {
+    env: Environment<'static>,
+    tree: Value,
+    json: serde_json::Value,
+    root: PathBuf,
+}
+
+impl Site {
+    /// The site of the results in `results` (the first folder that has a
+    /// file wins) and the sources under `root`.
+    pub fn new(root: &Path, results: &[PathBuf]) -> anyhow::Result<Site> {
+        let mut inputs = Inputs::load(results)?;
+        Ok(Site::of(root, &mut inputs))
+    }
+
+    pub fn of(root: &Path, inputs: &mut Inputs) -> Site {
+        inputs.lines = (SERVERS.iter())
+            .map(|s| (s.to_string(), code::strategy_lines(root, s)))
+            .collect();
+        let json = data::tree(inputs);
+        let mut env = templates::environment();
+        claims::add_helpers(&mut env);
+        Site {
+            env,
+            tree: Value::from_serialize(&json),
+            json,
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// The page as its blocks make it, and the charts it asks for.
+    /// `depth` is how many folders below docs/ the page lies.
+    pub fn render_page(&self, page: &str, depth: usize) -> anyhow::Result<(String, Vec<Chart>)> {
+        let mut charts = Vec::new();
+        let text = blocks::rewrite(page, |block| {
+            self.render(block, &"../".repeat(depth), &mut charts)
+        })?;
+        Ok((text, charts))
+    }
+
+    fn render(&self, block: &Block, up: &str, charts: &mut Vec<Chart>) -> anyhow::Result<String> {
+        if block.name == "fig" {
+            let expr = self.env.compile_expression(&block.args)?;
+            return Ok(expr.eval(&self.tree)?.to_string());
+        }
+        let args = block.named()?;
+        let arg = |k: &str| {
+            args.get(k)
+                .map(String::as_str)
+                .with_context(|| format!("no {k}="))
+        };
+        let mut vars: BTreeMap<String, Value> = args
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .collect();
+        vars.insert("root".into(), Value::from(up));
+        match block.name.as_str() {
+            "chart" => {
+                let chart = charts::draw(&args, &self.json)?;
+                vars.insert("title".into(), Value::from(chart.title.as_str()));
+                vars.insert(
+                    "path".into(),
+                    Value::from(format!("{up}charts/{}", chart.file)),
+                );
+                charts.push(chart);
+            }
+            "code" => {
+                let file = arg("file")?;
+                let source = fs::read_to_string(self.root.join(file))
+                    .with_context(|| format!("cannot read {file}"))?;
+                let text = code::excerpt(&source, arg("item")?).context(file.to_string())?;
+                let (krate, name) = file.split_once("/src/").context("not a crate's source")?;
+                let link = format!("{up}code/{krate}.md#{}", code::anchor(name));
+                vars.insert("text".into(), Value::from(text));
+                vars.insert("link".into(), Value::from(link));
+            }
+            "source" => {
+                let krate = arg("crate")?;
+                let src = self.root.join(krate).join("src");
+                let files: Vec<Value> = code::sources(&self.root, krate)
+                    .iter()
+                    .map(|path| {
+                        let name = path
+                            .strip_prefix(&src)
+                            .unwrap_or(path)
+                            .display()
+                            .to_string();
+                        let text = fs::read_to_string(path).unwrap_or_default();
+                        Value::from_serialize(serde_json::json!({
+                            "name": name, "anchor": code::anchor(&name), "text": text.trim_end(),
+                        }))
+                    })
+                    .collect();
+                vars.insert("files".into(), Value::from(files));
+            }
+            _ => {}
+        }
+        let template = self.env.get_template(&block.name)?;
+        let context = merge_maps([Value::from(vars), self.tree.clone()]);
+        Ok(template.render(context)?)
+    }
+
+    /// The claims of `page` that do not hold, as "line: claim: why".
+    pub fn false_claims(&self, page: &str) -> Vec<String> {
+        let failed = blocks::claims(page).into_iter().filter_map(|claim| {
+            let why = claims::check(&self.env, &self.tree, &claim).err()?;
+            Some(format!("{}: {}: {why}", claim.line, claim.expr))
+        });
+        failed.collect()
+    }
+}
+
+/// Rewrites every page under `docs` (or only the pages in `only`) and the
+/// charts they ask for; returns the claims that the results contradict, as
+/// "page:line: claim: why".
+pub fn rewrite(site: &Site, docs: &Path, only: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let mut charts = Vec::new();
+    let mut false_claims = Vec::new();
+    let chosen = if only.is_empty() {
+        pages(docs)
+    } else {
+        only.to_vec()
+    };
+    for path in chosen {
+        let rel = path.strip_prefix(docs).unwrap_or(&path);
+        let depth = rel.components().count() - 1;
+        let page =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let (text, mut made) = site
+            .render_page(&page, depth)
+            .with_context(|| format!("{}", path.display()))?;
+        if text != page {
+            fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+            println!("pages: updated {}", path.display());
+        }
+        let shown = rel.display().to_string();
+        false_claims.extend(
+            site.false_claims(&text)
+                .into_iter()
+                .map(|f| format!("{shown}:{f}")),
+        );
+        charts.append(&mut made);
+    }
+    let dir = create_dir(docs.join("charts"))?;
+    for chart in &charts {
+        let path = dir.join(&chart.file);
+        if fs::read_to_string(&path).ok().as_deref() != Some(chart.svg.as_str()) {
+            fs::write(&path, &chart.svg)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("pages: drew {}", path.display());
+        }
+    }
+    // A chart no page asks for any more would be left behind, stale.
+    if !only.is_empty() {
+        return Ok(false_claims);
+    }
+    for old in fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().to_string());
-            name.is_some_and(|n| n.starts_with("bench-") && n.ends_with(".json"))
-        });
-    names
-        .max()
-        .with_context(|| format!("no bench-*.json in {}", results.display()))
+    {
+        let name = old
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        if !charts.iter().any(|c| c.file == name) {
+            fs::remove_file(&old).with_context(|| format!("cannot remove {}", old.display()))?;
+        }
+    }
+    Ok(false_claims)
 }
 
-fn read<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a results file", path.display()))
+/// `bench pages`: every page of `docs` again from the committed results
+/// and the sources under `root`.
+pub fn rewrite_docs(root: &Path, docs: &Path, only: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let site = Site::new(root, &[root.join("docs").join("results")])?;
+    rewrite(&site, docs, only)
 }
 
-/// Rewrites every generated section of the pages in `out` from the results
-/// in `root/docs/results/` and the sources under `root`: the benchmark's
-/// tables, readings and charts (newest `bench-*.json`), the idle
-/// connections (`connections.json`), the hostile clients
-/// (`robustness.json`), the system calls (`syscalls.json`) and each
-/// chapter's code.
-pub fn rewrite_docs(root: &Path, out: &Path) -> anyhow::Result<()> {
-    let results = root.join("docs").join("results");
-    let bench: BenchFile = read(&newest_bench(&results)?)?;
-    crate::pages::rewrite_pages(out, &bench)?;
-    let connections = results.join("connections.json");
-    if connections.exists() {
-        crate::capacity::pages::rewrite_pages(out, &read::<ConnectionsFile>(&connections)?)?;
+/// What a harness does with a new results file: writes it into
+/// `out/results/`, then rewrites the pages in `out` from it (and from the
+/// committed files it did not replace). Claims the new run contradicts are
+/// reported, not fatal: a quick run is noise, and a full run that moves a
+/// claim is news for whoever reads the prose next.
+pub fn publish<T: Serialize + DeserializeOwned>(
+    out: &Path,
+    name: &str,
+    file: &T,
+) -> anyhow::Result<()> {
+    let path = create_dir(out.join("results"))?.join(name);
+    write_json(&path, file)?;
+    println!("wrote {}", path.display());
+    let results = [out.join("results"), PathBuf::from("docs").join("results")];
+    let site = Site::new(Path::new("."), &results)?;
+    for claim in rewrite(&site, out, &[])? {
+        println!("warning: a claim of the prose no longer holds: {claim}");
     }
-    let robustness = results.join("robustness.json");
-    if robustness.exists() {
-        crate::robustness::pages::rewrite_pages(out, &read::<RobustnessFile>(&robustness)?)?;
+    Ok(())
+}
+
+/// A copy of the pages of `docs` in `to`, for a run that must not touch
+/// the docs but should still exercise rewriting them.
+pub fn copy_pages(docs: &Path, to: PathBuf) -> anyhow::Result<PathBuf> {
+    let to = create_dir(to)?;
+    for page in pages(docs) {
+        let rel = page.strip_prefix(docs).unwrap_or(&page);
+        let target = to.join(rel);
+        if let Some(parent) = target.parent() {
+            create_dir(parent.to_path_buf())?;
+        }
+        fs::copy(&page, &target).with_context(|| format!("cannot copy {}", page.display()))?;
     }
-    let syscalls = results.join("syscalls.json");
-    if syscalls.exists() {
-        crate::syscalls::pages::rewrite_pages(out, &read::<SyscallsFile>(&syscalls)?)?;
+    Ok(to)
+}
+
+/// Where a harness writes its results and pages: `out` if given; docs/ for
+/// a full run; otherwise a copy of docs/'s pages in a temporary folder named
+/// after `harness`, so that a partial run never replaces the full tables.
+pub fn pages_dir(out: Option<&Path>, partial: bool, harness: &str) -> anyhow::Result<PathBuf> {
+    match out {
+        Some(dir) => Ok(dir.to_path_buf()),
+        None if !partial => Ok(PathBuf::from("docs")),
+        None => {
+            let copy = std::env::temp_dir().join(format!("{harness}-{}-docs", std::process::id()));
+            copy_pages(Path::new("docs"), copy)
+        }
     }
-    crate::code::rewrite_code(root, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> PathBuf {
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).to_path_buf()
+    }
+
+    /// Fixed results, kept in report/testdata and docs/results: the
+    /// snapshots of the blocks are made from them, whatever the next run says.
+    fn fixed() -> Site {
+        let testdata = root().join("report/testdata");
+        let mut inputs = Inputs {
+            bench: data::read(&root().join("docs/results/bench-2026-11-24T142949Z.json")).unwrap(),
+            connections: Some(data::read(&testdata.join("connections-2026-11-23.json")).unwrap()),
+            robustness: Some(data::read(&testdata.join("robustness-2026-11-24.json")).unwrap()),
+            syscalls: Some(data::read(&testdata.join("syscalls-2026-11-24.json")).unwrap()),
+            lines: Vec::new(),
+        };
+        Site::of(&root(), &mut inputs)
+    }
+
+    /// Every block a page can ask for, rendered from the fixed results.
+    #[test]
+    fn every_block_renders_as_its_snapshot() {
+        let site = fixed();
+        let page = "\
+<!-- bench:start server=prefork_server previous=cgi_threading_server -->\n<!-- bench:end -->\n\
+<!-- bench-table:start server=threadpool1_server -->\n<!-- bench-table:end -->\n\
+<!-- compare:start metric=rps -->\n<!-- compare:end -->\n\
+<!-- compare:start metric=p99 -->\n<!-- compare:end -->\n\
+<!-- sweeps:start which=slow -->\n<!-- sweeps:end -->\n\
+<!-- errors:start -->\n<!-- errors:end -->\n\
+<!-- python:start -->\n<!-- python:end -->\n\
+<!-- syscalls:start server=cgi_server -->\n<!-- syscalls:end -->\n\
+<!-- syscalls:start list=multiplexingio_server,uring_server -->\n<!-- syscalls:end -->\n\
+<!-- idle:start -->\n<!-- idle:end -->\n\
+<!-- idle-steps:start server=cgi_threading_server show_limits=true -->\n<!-- idle-steps:end -->\n\
+<!-- hostile:start part=verdicts -->\n<!-- hostile:end -->\n\
+<!-- hostile:start part=churn -->\n<!-- hostile:end -->\n\
+<!-- hostile-server:start server=simple_server -->\n<!-- hostile-server:end -->\n\
+<!-- matrix:start -->\n<!-- matrix:end -->\n\
+<!-- code:start file=prefork_server/src/main.rs item=worker -->\n<!-- code:end -->\n\
+<!-- chart:start id=t kind=bars of=bench.c100.*.cpu title=T axis=ms -->\n<!-- chart:end -->\n\
+It answered <!-- fig:start bench.slow.simple_server.rps | rate -->?<!-- fig:end --> a second.\n";
+        let (text, charts) = site.render_page(page, 1).unwrap();
+        insta::assert_snapshot!(text);
+        assert_eq!(charts.len(), 1);
+    }
+
+    /// Every generated part of docs/ is what `bench pages` makes of the
+    /// committed results and sources: the pages are made again in a copy and
+    /// compared with the committed ones, charts included.
+    #[test]
+    fn the_committed_results_give_the_committed_pages() {
+        let docs = root().join("docs");
+        let copy = std::env::temp_dir().join(format!("pages-test-{}", std::process::id()));
+        let copy = copy_pages(&docs, copy).unwrap();
+        for chart in fs::read_dir(docs.join("charts"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let to = create_dir(copy.join("charts"))
+                .unwrap()
+                .join(chart.file_name());
+            fs::copy(chart.path(), to).unwrap();
+        }
+        let site = Site::new(&root(), &[docs.join("results")]).unwrap();
+        rewrite(&site, &copy, &[]).unwrap();
+        let mut stale = Vec::new();
+        for page in pages(&copy) {
+            let rel = page.strip_prefix(&copy).unwrap();
+            if fs::read_to_string(&page).ok() != fs::read_to_string(docs.join(rel)).ok() {
+                stale.push(rel.display().to_string());
+            }
+        }
+        let names = |dir: &Path| -> Vec<String> {
+            let mut n: Vec<String> = (fs::read_dir(dir).into_iter().flatten().flatten())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect();
+            n.sort();
+            n
+        };
+        let (made, committed) = (names(&copy.join("charts")), names(&docs.join("charts")));
+        for chart in made.iter().chain(&committed) {
+            let read = |d: &Path| fs::read_to_string(d.join("charts").join(chart)).ok();
+            if read(&copy) != read(&docs) && !stale.contains(chart) {
+                stale.push(format!("charts/{chart}"));
+            }
+        }
+        let _ = fs::remove_dir_all(&copy);
+        assert!(
+            stale.is_empty(),
+            "these differ from what the committed results and sources make: docs/{}\n\
+             run `cargo run -p bench -- pages`",
+            stale.join(", docs/")
+        );
+    }
+
+    fn false_claims(site: &Site) -> Vec<String> {
+        let docs = root().join("docs");
+        let mut found = Vec::new();
+        for page in pages(&docs) {
+            let name = page.strip_prefix(&docs).unwrap().display().to_string();
+            let text = fs::read_to_string(&page).unwrap();
+            found.extend(
+                site.false_claims(&text)
+                    .into_iter()
+                    .map(|f| format!("docs/{name}:{f}")),
+            );
+        }
+        found
+    }
+
+    #[test]
+    fn every_claim_in_the_docs_holds() {
+        let site = Site::new(&root(), &[root().join("docs/results")]).unwrap();
+        let found = false_claims(&site);
+        assert!(
+            found.is_empty(),
+            "claims the results contradict:\n{}",
+            found.join("\n")
+        );
+    }
+
+    /// A run in which a one-thread server computes as fast as the pools:
+    /// the lessons' claims that it cannot use the second core must fail.
+    #[test]
+    fn a_run_that_contradicts_a_claim_fails() {
+        let results = root().join("docs/results");
+        let mut inputs = Inputs::load(&[results]).unwrap();
+        for s in inputs.bench.summaries.iter_mut() {
+            if s.scenario == results::scenario::Scenario::Cpu {
+                s.requests_per_s_median = Some(10_000.0);
+            }
+        }
+        let site = Site::of(&root(), &mut inputs);
+        let found = false_claims(&site);
+        assert!(
+            found.iter().any(|f| f.contains("bench.cpu.")),
+            "no claim about `cpu` failed: {found:?}"
+        );
+    }
 }

@@ -38,6 +38,10 @@ pub struct RunResult {
     /// Measured and not failed: counted in the figures.
     pub ok: bool,
     pub failure: Option<String>,
+    /// The server's pool size as it announced it at start (`workers N`);
+    /// older files do not have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u32>,
     #[serde(flatten)]
     pub measured: Option<Measured>,
 }
@@ -160,7 +164,12 @@ pub fn summarize(results: &[&RunResult]) -> Summary {
         spread_pct: spread_pct(&rps),
         p50_us_median: percentile(|m| m.report.latency_us.p50 as f64),
         p99_us_median: percentile(|m| m.report.latency_us.p99 as f64),
-        max_us: done.iter().map(|m| m.report.latency_us.max).max(),
+        // wrk reports a maximum of 0 when it timed no request at all (none
+        // came back whole): that is no figure, not the fastest one.
+        max_us: (done.iter())
+            .map(|m| m.report.latency_us.max)
+            .filter(|&max| max > 0)
+            .max(),
         errors_summed,
         cpu_ms_per_1k_requests_median: median(&of(|m| m.cpu_ms_per_1k.unwrap_or(f64::NAN))),
         peak_pss_kib: done.iter().map(|m| m.peak_pss_kib).max(),

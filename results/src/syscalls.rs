@@ -15,7 +15,18 @@ use crate::capacity::Host;
 pub struct SyscallsFile {
     pub machine: Host,
     pub settings: Settings,
+    /// Under the keep-alive load.
     pub servers: Vec<ServerCount>,
+    /// Under the same load with `Connection: close` on every request, where
+    /// a new connection (and a fork or a thread) costs its calls each time;
+    /// older files do not have it.
+    #[serde(default)]
+    pub close: Vec<ServerCount>,
+    /// Under the benchmark's pipelined load (16 requests per write), where a
+    /// server that answers a batch with one write makes a sixteenth of the
+    /// calls; older files do not have it.
+    #[serde(default)]
+    pub pipelined: Vec<ServerCount>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -23,6 +34,12 @@ pub struct Settings {
     pub quick: bool,
     /// The load, as wrk was run (without its reporting script).
     pub load: String,
+    /// The load of `close`, likewise.
+    #[serde(default)]
+    pub close_load: String,
+    /// The load of `pipelined`, likewise.
+    #[serde(default)]
+    pub pipelined_load: String,
     /// `strace -V`'s first line.
     pub strace: String,
 }

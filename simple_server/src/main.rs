@@ -22,7 +22,6 @@ fn main() {
         "simple_server",
         "iterative: one connection at a time",
     ));
-    // chapter:start
     let mut http = config.http;
     http.persistent = false;
     listen::announce(&config, &listener, "iterative, one connection at a time");
@@ -37,4 +36,3 @@ fn main() {
         }
     }
 }
-// chapter:end

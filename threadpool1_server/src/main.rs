@@ -43,7 +43,6 @@ fn main() {
     );
     let workers = config.workers.expect("the spec declares --workers");
     let queue = config.queue.expect("the spec declares --queue");
-    // chapter:start
     let pool = signals::with_stop_signals_blocked(|| {
         threadpool::Builder::new()
             .num_threads(workers)
@@ -53,7 +52,7 @@ fn main() {
     listen::announce(
         &config,
         &listener,
-        &format!("the main thread accepts; workers: {workers}, queue: {queue}"),
+        &format!("the main thread accepts, a pool serves; queue {queue}"),
     );
 
     while !signals::requested() {
@@ -68,7 +67,6 @@ fn main() {
             Err(err) => listen::accept_failed(config.name, &err),
         }
     }
-    // chapter:end
 
     // Stop accepting: from here new clients are refused by the kernel.
     drop(listener);

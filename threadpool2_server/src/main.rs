@@ -41,7 +41,6 @@ fn main() {
     );
     let workers = config.workers.expect("the spec declares --workers");
     let listener = Arc::new(listener);
-    // chapter:start
     let pool = signals::with_stop_signals_blocked(|| {
         (0..workers)
             .map(|i| {
@@ -52,7 +51,6 @@ fn main() {
             })
             .collect::<Result<Vec<_>, _>>()
     });
-    // chapter:end
     let pool = match pool {
         Ok(pool) => pool,
         Err(err) => {
@@ -66,7 +64,7 @@ fn main() {
     listen::announce(
         &config,
         &*listener,
-        &format!("workers: {workers}, each calling accept"),
+        "a pool of threads, each calling accept",
     );
 
     // The main thread serves nobody: the workers block SIGINT and SIGTERM,
@@ -78,7 +76,6 @@ fn main() {
     signals::wait_while(|| pool.iter().any(|worker| !worker.is_finished()));
 }
 
-// chapter:start
 /// One worker's whole life: accept a connection, serve it to its end, repeat.
 fn worker(listener: &TcpListener, config: &Config) {
     while !signals::requested() {
@@ -92,4 +89,3 @@ fn worker(listener: &TcpListener, config: &Config) {
         }
     }
 }
-// chapter:end

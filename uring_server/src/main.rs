@@ -214,7 +214,6 @@ impl Server {
     /// for at least one completion, in one `io_uring_enter`; then handle
     /// every completion that has arrived.
     fn run(&mut self) -> io::Result<()> {
-        // chapter:start
         while !signals::requested() {
             self.arm_timer(Instant::now());
             self.backlog.flush(&mut self.ring)?;
@@ -243,7 +242,6 @@ impl Server {
                 // the batch must not make later deadlines start in the past.
                 self.complete(user_data, result, flags, Instant::now());
             }
-            // chapter:end
             completions.clear();
             self.completions = completions;
             // This batch's buffers are back in the ring: read again.

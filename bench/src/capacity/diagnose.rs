@@ -3,8 +3,8 @@
 //! and the commonest failures the clients saw, each with its meaning.
 
 use connhold::kind;
-use report::markdown::thousands;
 use results::capacity::Step;
+use results::thousands;
 
 /// What one kind of failure means, in words for the table.
 fn meaning(kind: &str) -> &'static str {

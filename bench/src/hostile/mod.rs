@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use std::{env, process, thread};
 
 use anyhow::Context;
-use report::json::pages_dir;
+use report::site::pages_dir;
 use results::json::create_dir;
 use results::robustness::{AttackInfo, Outcome, RobustnessFile, Settings};
 use results::scenario::SERVERS;
@@ -219,7 +219,7 @@ pub fn run(args: &HostileArgs) -> anyhow::Result<bool> {
     // Only a full run of every server writes into docs/, unless --out says otherwise.
     let partial = args.quick || !args.only.is_empty() || !args.attacks.is_empty();
     let out = pages_dir(args.out.as_deref(), partial, "bench-hostile")?;
-    report::robustness::pages::publish(&out, &file)?;
+    report::site::publish(&out, "robustness.json", &file)?;
     let _ = std::fs::remove_dir_all(&logs);
     let broke = file.outcomes.iter().filter(|o| o.died.is_some()).count();
     println!(
