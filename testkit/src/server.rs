@@ -253,16 +253,27 @@ pub fn send_signal(pid: u32, signal: i32) {
 /// so that it cannot raise it: for a test that runs a server out of
 /// descriptors.
 pub fn limit_open_files(command: &mut Command, limit: u64) {
+    set_limit(command, libc::RLIMIT_NOFILE, limit);
+}
+
+/// Forbids core dumps to the process `command` starts: for a test whose
+/// server is meant to abort, so that the abort leaves no core file behind.
+pub fn without_core_dumps(command: &mut Command) {
+    set_limit(command, libc::RLIMIT_CORE, 0);
+}
+
+/// Sets one of a process's limits, soft and hard, between fork and exec.
+fn set_limit(command: &mut Command, resource: libc::__rlimit_resource_t, value: u64) {
     use std::os::unix::process::CommandExt;
     let rlimit = libc::rlimit {
-        rlim_cur: limit,
-        rlim_max: limit,
+        rlim_cur: value,
+        rlim_max: value,
     };
     // SAFETY: the closure runs between fork and exec and only calls
     // setrlimit, which is async-signal-safe, on a value built before the fork.
     unsafe {
         command.pre_exec(move || {
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) != 0 {
+            if libc::setrlimit(resource, &rlimit) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
