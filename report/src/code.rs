@@ -94,7 +94,8 @@ fn dedent(lines: &[&str]) -> String {
 }
 
 /// The source files of a crate, `main.rs` (or `lib.rs`) first, then the
-/// others by path; test modules kept in files of their own are left out.
+/// others by path, then its examples; test modules kept in files of their
+/// own are left out.
 pub fn sources(root: &Path, krate: &str) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for path in fs::read_dir(dir)
@@ -114,7 +115,17 @@ pub fn sources(root: &Path, krate: &str) -> Vec<PathBuf> {
     walk(&root.join(krate).join("src"), &mut files);
     let first = |p: &PathBuf| !(p.ends_with("main.rs") || p.ends_with("lib.rs"));
     files.sort_by_key(|p| (first(p), p.clone()));
+    let mut examples = Vec::new();
+    walk(&root.join(krate).join("examples"), &mut examples);
+    examples.sort();
+    files.extend(examples);
     files
+}
+
+/// How a file is named on its crate's code page: its path in the crate,
+/// `src/` left out (`main.rs`, `examples/bare_mio.rs`).
+pub fn page_name(file_in_crate: &str) -> &str {
+    file_in_crate.strip_prefix("src/").unwrap_or(file_in_crate)
 }
 
 /// The lines of a crate's own code: neither blank nor a comment, and
@@ -131,7 +142,9 @@ pub fn strategy_lines(root: &Path, krate: &str) -> usize {
             .filter(|l| !l.is_empty() && !l.starts_with("//"))
             .count()
     };
-    let files = sources(root, krate).into_iter();
+    // Examples (bare_mio) are not the strategy.
+    let src = root.join(krate).join("src");
+    let files = sources(root, krate).into_iter().filter(|p| p.starts_with(&src));
     files
         .filter_map(|p| fs::read_to_string(p).ok())
         .map(count)

@@ -21,7 +21,8 @@
 //!   scenario does not apply), `runs`, `failed`.
 //! - `by_clients.S`: the `c10`, `c100`, `c1000` rows, each with `clients`.
 //! - `sweep.slow.S`, `sweep.fast.S`: lists of rows, each with `workers`.
-//! - `idle.S`: `held`, `kib` (per connection), `pss`, `rss`, `threads`,
+//! - `idle.S`: `held` (at the largest step that passed, or at the first step
+//!   when none did), `kib` (per connection), `pss`, `rss`, `threads`,
 //!   `processes`, `kernel_kib`, `probe_p50`, `probe_p99` (ms), `passed_all`,
 //!   `stopped_at`, `stopped_by.kinds` (list of `kind`, `count`), `steps` (list:
 //!   `connections`, `held`, `pss`, `kib`, `threads`, `maps`, ...).
@@ -418,9 +419,12 @@ fn step(s: &Step) -> Value {
 /// the step that stopped it.
 fn idle(file: &ConnectionsFile) -> Value {
     let one = |run: &ServerRun| {
-        let best = run.best();
-        let sample = best.and_then(|b| b.held_sample).unwrap_or_default();
         let stopped = run.first_failure();
+        // The largest step that held all its connections; for a server that
+        // held none of its first step whole (a pool), that step: what it held
+        // while it turned the rest away.
+        let best = run.best().or(stopped);
+        let sample = best.and_then(|b| b.held_sample).unwrap_or_default();
         json!({
             "held": best.map_or(0, |b| b.held),
             "tried": stopped.or(run.steps.last()).map(|s| s.connections),

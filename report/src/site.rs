@@ -121,22 +121,19 @@ impl Site {
                 let source = fs::read_to_string(self.root.join(file))
                     .with_context(|| format!("cannot read {file}"))?;
                 let text = code::excerpt(&source, arg("item")?).context(file.to_string())?;
-                let (krate, name) = file.split_once("/src/").context("not a crate's source")?;
-                let link = format!("{up}code/{krate}.md#{}", code::anchor(name));
+                let (krate, name) = file.split_once('/').context("not a crate's file")?;
+                let link = format!("{up}code/{krate}.md#{}", code::anchor(code::page_name(name)));
                 vars.insert("text".into(), Value::from(text));
                 vars.insert("link".into(), Value::from(link));
             }
             "source" => {
                 let krate = arg("crate")?;
-                let src = self.root.join(krate).join("src");
+                let dir = self.root.join(krate);
                 let files: Vec<Value> = code::sources(&self.root, krate)
                     .iter()
                     .map(|path| {
-                        let name = path
-                            .strip_prefix(&src)
-                            .unwrap_or(path)
-                            .display()
-                            .to_string();
+                        let in_crate = path.strip_prefix(&dir).unwrap_or(path).display();
+                        let name = code::page_name(&in_crate.to_string()).to_string();
                         let text = fs::read_to_string(path).unwrap_or_default();
                         Value::from_serialize(serde_json::json!({
                             "name": name, "anchor": code::anchor(&name), "text": text.trim_end(),
