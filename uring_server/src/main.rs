@@ -258,6 +258,12 @@ impl Server {
             }
             self.expire_timers(Instant::now());
         }
+        // The multishot accept still in flight holds the listening socket
+        // until the kernel tears the ring down, which it does after the
+        // process is gone: until then the kernel would go on completing
+        // handshakes for clients nobody will serve. Close the door first.
+        // SAFETY: the listener's descriptor is open, and ours until `self` drops.
+        unsafe { libc::shutdown(self.listener.as_raw_fd(), libc::SHUT_RDWR) };
         Ok(())
     }
 
