@@ -184,33 +184,7 @@ pub fn prose_words(page: &str) -> usize {
         if details > 0 || s.starts_with('|') {
             continue;
         }
-        let mut text = String::new();
-        let mut rest = s;
-        loop {
-            if comment {
-                match rest.find("-->") {
-                    Some(at) => (rest, comment) = (&rest[at + 3..], false),
-                    None => break,
-                }
-            }
-            match rest.find("<!--") {
-                Some(at) => {
-                    text.push_str(&rest[..at]);
-                    (rest, comment) = (&rest[at + 4..], true);
-                }
-                None => {
-                    text.push_str(rest);
-                    break;
-                }
-            }
-        }
-        let mut plain = String::new();
-        for (i, part) in text.split('`').enumerate() {
-            plain.push_str(if i % 2 == 0 { part } else { " x " });
-        }
-        for target in targets(&plain) {
-            plain = plain.replacen(&format!("]({target})"), "]", 1);
-        }
+        let plain = crate::lint::prose(s, &mut comment);
         words += plain
             .split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '-'))
             .filter(|w| w.chars().next().is_some_and(char::is_alphabetic))

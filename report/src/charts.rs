@@ -36,27 +36,16 @@ const FONT: &str = "sans-serif";
 
 /// A colour per server, the same in every chart: the course's order.
 fn colour(server: &str) -> RGBColor {
-    const PALETTE: [(u8, u8, u8); 13] = [
-        (31, 119, 180),
-        (255, 127, 14),
-        (44, 160, 44),
-        (214, 39, 40),
-        (148, 103, 189),
-        (140, 86, 75),
-        (227, 119, 194),
-        (23, 190, 207),
-        (188, 189, 34),
-        (57, 59, 121),
-        (173, 73, 74),
-        (99, 99, 99),
-        (160, 160, 160),
+    const PALETTE: [u32; 13] = [
+        0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2, 0x17becf, 0xbcbd22,
+        0x393b79, 0xad494a, 0x636363, 0xa0a0a0,
     ];
     let all = SERVERS.iter().copied().chain([NGINX, BARE_MIO]);
     let i = all
         .clone()
         .position(|s| s == server)
         .unwrap_or(PALETTE.len() - 1);
-    let (r, g, b) = PALETTE[i];
+    let [_, r, g, b] = PALETTE[i].to_be_bytes();
     RGBColor(r, g, b)
 }
 

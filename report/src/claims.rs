@@ -19,7 +19,7 @@ use crate::blocks::Claim;
 /// Besides the tree, a claim may use:
 /// - `ratio(a, b)`: a / b (`none` when either is missing);
 /// - `within(a, b, frac)`: a and b differ by at most `frac` of the larger;
-/// - `increasing(list)`, `decreasing(list)`: each value above (below) the last;
+/// - `increasing(list)`: each value above the last;
 /// - `all_of(list, field)`: the values of `field` in a list of rows.
 pub fn add_helpers(env: &mut Environment<'static>) {
     env.add_function("within", |a: f64, b: f64, frac: f64| {
@@ -27,9 +27,6 @@ pub fn add_helpers(env: &mut Environment<'static>) {
     });
     env.add_function("increasing", |list: Vec<f64>| {
         list.windows(2).all(|w| w[1] > w[0])
-    });
-    env.add_function("decreasing", |list: Vec<f64>| {
-        list.windows(2).all(|w| w[1] < w[0])
     });
     env.add_function("all_of", |list: Vec<Value>, field: String| -> Vec<Value> {
         let get = |row: &Value| row.get_attr(&field).unwrap_or(Value::UNDEFINED);

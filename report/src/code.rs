@@ -144,7 +144,9 @@ pub fn strategy_lines(root: &Path, krate: &str) -> usize {
     };
     // Examples (bare_mio) are not the strategy.
     let src = root.join(krate).join("src");
-    let files = sources(root, krate).into_iter().filter(|p| p.starts_with(&src));
+    let files = sources(root, krate)
+        .into_iter()
+        .filter(|p| p.starts_with(&src));
     files
         .filter_map(|p| fs::read_to_string(p).ok())
         .map(count)

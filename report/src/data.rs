@@ -19,7 +19,6 @@
 //!   (KiB), `processes`, `waiting` (clients left unserved), `errors`,
 //!   `status_errors`, `troubled` (errors or waiting), `workers`, `na` (why the
 //!   scenario does not apply), `runs`, `failed`.
-//! - `by_clients.S`: the `c10`, `c100`, `c1000` rows, each with `clients`.
 //! - `sweep.slow.S`, `sweep.fast.S`: lists of rows, each with `workers`.
 //! - `idle.S`: `held` (at the largest step that passed, or at the first step
 //!   when none did), `kib` (per connection), `pss`, `rss`, `threads`,
@@ -37,20 +36,19 @@
 //!   server's own code; `run.<file>`: when and where each file was measured.
 //!
 //! Besides the tree, claims may call `ratio(a, b)`, `within(a, b, frac)`,
-//! `increasing(list)`, `decreasing(list)` and `all_of(rows, field)`
+//! `increasing(list)` and `all_of(rows, field)`
 //! ([`crate::claims`]).
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use results::bench::BenchFile;
 use results::capacity::{ConnectionsFile, ServerRun, Step};
+pub use results::json::{newest_bench, read};
 use results::robustness::{RobustnessFile, Verdict};
 use results::scenario::{BARE_MIO, NGINX, SERVERS, Scenario, WORKER_COUNTS};
-use results::stats::{RunResult, Summary};
+use results::stats::Summary;
 use results::syscalls::{ServerCount, SyscallsFile};
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 /// The results files the pages are made from.
@@ -83,23 +81,6 @@ impl Inputs {
     }
 }
 
-/// The newest `bench-<date>.json` in `dir`: the dates sort as text.
-pub fn newest_bench(dir: &Path) -> Option<PathBuf> {
-    let files = fs::read_dir(dir).ok()?.flatten().map(|e| e.path());
-    files
-        .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().to_string());
-            name.is_some_and(|n| n.starts_with("bench-") && n.ends_with(".json"))
-        })
-        .max()
-}
-
-pub fn read<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a results file", path.display()))
-}
-
 /// What the Python original measured with `wrk -t2 -c10 -d10s` (requests/s),
 /// Python 3.5.1 on its author's machine (its README, in facts.md).
 const PYTHON_ORIGINAL: [(&str, f64); 8] = [
@@ -112,11 +93,6 @@ const PYTHON_ORIGINAL: [(&str, f64); 8] = [
     ("noblocking_server", 198.14),
     ("multiplexingio_server", 6834.32),
 ];
-
-/// A connection count from which the machine-wide kernel figures rise
-/// above what the rest of the machine does meanwhile: below it, a KiB per
-/// connection is a few MiB that the page cache or another process can hide.
-const KERNEL_MIN_HELD: usize = 5_000;
 
 /// Every name that has a column: our servers in course order, then the references.
 fn everyone() -> Vec<&'static str> {
@@ -133,9 +109,7 @@ pub fn tree(inputs: &Inputs) -> Value {
     root.insert("servers".into(), json!(SERVERS));
     root.insert("run".into(), runs(inputs));
     let file = &inputs.bench;
-    let bench = bench(file);
-    root.insert("by_clients".into(), by_clients(&bench));
-    root.insert("bench".into(), bench);
+    root.insert("bench".into(), bench(file));
     root.insert("sweep".into(), sweeps(file));
     root.insert("scenarios".into(), scenarios());
     let python: Map<String, Value> = PYTHON_ORIGINAL
@@ -161,11 +135,19 @@ pub fn tree(inputs: &Inputs) -> Value {
     Value::Object(root)
 }
 
+/// Two records as one object, the fields of both.
+fn both(a: &impl serde::Serialize, b: &impl serde::Serialize) -> Value {
+    let mut merged = json!(a);
+    if let (Some(into), Value::Object(from)) = (merged.as_object_mut(), json!(b)) {
+        into.extend(from);
+    }
+    merged
+}
+
 /// Where and when each file was measured.
 fn runs(inputs: &Inputs) -> Value {
     let b = &inputs.bench;
     let m = &b.machine;
-    let host = |h: &results::capacity::Host| json!({"date": h.date, "cpu": h.cpu, "cores": h.cores, "kernel": h.kernel, "rustc": h.rustc});
     json!({
         "bench": {
             "date": b.date, "file": b.file_name(), "cpu": m.cpu_model, "cores": m.cores,
@@ -179,57 +161,15 @@ fn runs(inputs: &Inputs) -> Value {
             })).collect::<Vec<_>>(),
             "runs": b.runs.len(),
         },
-        "idle": inputs.connections.as_ref().map(|c| {
-            let mut h = host(&c.machine);
-            let s = &c.settings;
-            h["steps"] = json!(s.steps);
-            h["rate"] = json!(s.rate);
-            h["hold"] = json!(s.hold_s);
-            h["server_args"] = json!(s.server_args);
-            h
-        }),
-        "hostile": inputs.robustness.as_ref().map(|r| {
-            let mut h = host(&r.machine);
-            let s = &r.settings;
-            h["quick"] = json!(s.quick);
-            h["every_ms"] = json!(s.probe_every_ms);
-            h["patience_ms"] = json!(s.probe_patience_ms);
-            h["server_args"] = json!(s.server_args);
-            h
-        }),
-        "syscalls": inputs.syscalls.as_ref().map(|s| {
-            let mut h = host(&s.machine);
-            h["quick"] = json!(s.settings.quick);
-            h["load"] = json!(s.settings.load);
-            h["close_load"] = json!(s.settings.close_load);
-            h["pipelined_load"] = json!(s.settings.pipelined_load);
-            h["strace"] = json!(s.settings.strace);
-            h
-        }),
+        // The others: their machine and their settings, as the files name them.
+        "idle": inputs.connections.as_ref().map(|c| both(&c.machine, &c.settings)),
+        "hostile": inputs.robustness.as_ref().map(|r| both(&r.machine, &r.settings)),
+        "syscalls": inputs.syscalls.as_ref().map(|s| both(&s.machine, &s.settings)),
     })
-}
-
-/// The runs of one summary, as measured.
-fn runs_of<'a>(file: &'a BenchFile, s: &'a Summary) -> impl Iterator<Item = &'a RunResult> {
-    let same = move |r: &&RunResult| {
-        r.ok && r.server == s.server && r.scenario == s.scenario && r.variant == s.variant
-    };
-    file.runs.iter().filter(same)
 }
 
 /// One row of the benchmark: a server in a scenario, over its repeats.
 fn row(file: &BenchFile, s: &Summary) -> Value {
-    // Answers that were not error statuses, per second: a pool's 503s
-    // come back fast and would flatter its req/s.
-    let ok: Vec<f64> = runs_of(file, s)
-        .filter_map(|r| {
-            let report = r.measured?.report;
-            let seconds = report.duration_us as f64 / 1e6;
-            let good = report.requests.saturating_sub(report.errors.status);
-            (seconds > 0.0).then(|| good as f64 / seconds)
-        })
-        .collect();
-    let workers = runs_of(file, s).find_map(|r| r.workers);
     let cores = s
         .cpu_ms_per_1k_requests_median
         .zip(s.requests_per_s_median)
@@ -237,7 +177,7 @@ fn row(file: &BenchFile, s: &Summary) -> Value {
     json!({
         "rps": s.requests_per_s_median, "rps_min": s.requests_per_s_min,
         "rps_max": s.requests_per_s_max, "spread": s.spread_pct,
-        "ok_rps": results::stats::median(&ok),
+        "ok_rps": file.ok_rps(s),
         "p50": s.p50_us_median, "p99": s.p99_us_median,
         // wrk reports 0 when no request was timed (none came back whole).
         "max": s.max_us.filter(|&m| m > 0),
@@ -246,41 +186,16 @@ fn row(file: &BenchFile, s: &Summary) -> Value {
         "waiting": s.waiting_max, "errors": s.errors_summed.total,
         "errors_text": s.errors_summed.describe(), "status_errors": s.errors_summed.status,
         "runs": s.runs, "runs_with_errors": s.runs_with_errors, "failed": s.failed_runs,
-        "troubled": s.troubled(), "steal": s.steal_pct_median, "workers": workers,
-        "na": null,
+        "troubled": s.troubled(), "steal": s.steal_pct_median,
+        "workers": file.runs_of(s).find_map(|r| r.workers), "na": null,
     })
 }
 
 /// The row of a server that was not measured in a scenario: every figure
 /// `null`, and why when the scenario does not apply to it.
-fn empty(na: Option<&str>) -> Value {
-    let mut row = json!({"troubled": false, "na": na});
-    for field in [
-        "rps",
-        "rps_min",
-        "rps_max",
-        "spread",
-        "ok_rps",
-        "p50",
-        "p99",
-        "max",
-        "cpu",
-        "cores",
-        "pss",
-        "rss",
-        "processes",
-        "waiting",
-        "errors",
-        "errors_text",
-        "status_errors",
-        "runs",
-        "runs_with_errors",
-        "failed",
-        "steal",
-        "workers",
-    ] {
-        row[field] = Value::Null;
-    }
+fn empty(file: &BenchFile, na: Option<&str>) -> Value {
+    let mut row = row(file, &Summary::default());
+    row["na"] = json!(na);
     row
 }
 
@@ -295,7 +210,7 @@ fn bench(file: &BenchFile) -> Value {
     for name in &names {
         let mut by_server = Map::new();
         for server in everyone() {
-            by_server.insert(server.to_string(), empty(None));
+            by_server.insert(server.to_string(), empty(file, None));
         }
         out.insert(name.clone(), Value::Object(by_server));
     }
@@ -313,8 +228,8 @@ fn bench(file: &BenchFile) -> Value {
         let Some(Value::Object(by_server)) = out.get_mut(&key(n.scenario.name())) else {
             continue;
         };
-        if by_server.get(&n.server).is_none_or(|r| r["runs"].is_null()) {
-            by_server.insert(n.server.clone(), empty(Some(&n.reason)));
+        if by_server.get(&n.server).is_none_or(|r| r["rps"].is_null()) {
+            by_server.insert(n.server.clone(), empty(file, Some(&n.reason)));
         }
     }
     Value::Object(out)
@@ -333,21 +248,6 @@ fn scenarios() -> Value {
         })
     });
     Value::Array(list.collect())
-}
-
-/// `by_clients.<server>`: its rows at 10, 100 and 1,000 keep-alive clients,
-/// each with its number of clients, for the charts of a quantity against load.
-fn by_clients(bench: &Value) -> Value {
-    let mut out = Map::new();
-    for server in everyone() {
-        let points = [("c10", 10), ("c100", 100), ("c1000", 1000)].map(|(sc, n)| {
-            let mut row = bench[sc][server].clone();
-            row["clients"] = json!(n);
-            row
-        });
-        out.insert(server.to_string(), json!(points));
-    }
-    Value::Object(out)
 }
 
 /// `sweep.slow.<server>` and `sweep.fast.<server>`: one point per pool size.
@@ -388,19 +288,6 @@ fn failures(step: &Step) -> Value {
     })
 }
 
-/// The kernel's memory per connection held: its slab (socket objects) and
-/// the stacks and page tables of the threads and processes. TCP buffer
-/// memory is left out: an idle socket holds no data, and the figure is the
-/// noise of the rest of the machine (the results file keeps it).
-fn kernel_kib(step: &Step) -> Option<f64> {
-    if step.held < KERNEL_MIN_HELD {
-        return None;
-    }
-    let slab = step.kernel_slab_kib_per_connection?;
-    let tasks = step.kernel_stack_and_page_tables_kib_per_connection?;
-    Some(slab + tasks)
-}
-
 fn step(s: &Step) -> Value {
     let sample = s.held_sample.unwrap_or_default();
     let probe = s.probe_ms.unwrap_or_default();
@@ -410,7 +297,7 @@ fn step(s: &Step) -> Value {
         "pss_before": s.baseline.pss_kib, "pss": sample.pss_kib, "rss": sample.rss_kib,
         "kib": s.kib_per_connection, "threads": sample.threads, "processes": sample.processes,
         "maps": sample.max_maps, "probe_p50": probe.p50, "probe_p99": probe.p99,
-        "probe_max": probe.max, "kernel_kib": kernel_kib(s), "rate": rate,
+        "probe_max": probe.max, "kernel_kib": s.kernel_kib(), "rate": rate,
         "failures": failures(s), "reason": s.reason,
     })
 }
@@ -432,7 +319,7 @@ fn idle(file: &ConnectionsFile) -> Value {
             "kib": best.and_then(|b| b.kib_per_connection),
             "pss": best.map(|_| sample.pss_kib), "rss": best.map(|_| sample.rss_kib),
             "threads": best.map(|_| sample.threads), "processes": best.map(|_| sample.processes),
-            "kernel_kib": best.and_then(kernel_kib),
+            "kernel_kib": best.and_then(Step::kernel_kib),
             "probe_p50": best.and_then(|b| b.probe_ms?.p50),
             "probe_p99": best.and_then(|b| b.probe_ms?.p99),
             "stopped_at": stopped.map(|s| s.connections),

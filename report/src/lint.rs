@@ -106,10 +106,11 @@ fn figures(text: &str) -> Vec<(usize, String)> {
     found
 }
 
-/// Blanks out what is not prose in one line: inline code spans, link
-/// targets and HTML comments opened and closed on it. `comment` carries an
-/// HTML comment left open from a line before.
-fn prose(line: &str, comment: &mut bool) -> String {
+/// Blanks out what is not prose in one line: link targets and HTML
+/// comments opened and closed on it, and inline code spans, each left as
+/// one word (`x`). `comment` carries an HTML comment left open from a line
+/// before.
+pub(crate) fn prose(line: &str, comment: &mut bool) -> String {
     let mut out = String::new();
     let mut rest = line;
     loop {
@@ -140,6 +141,7 @@ fn prose(line: &str, comment: &mut bool) -> String {
                 Some(close) => rest = &rest[close + ticks..],
                 None => return out,
             }
+            out.push_str(" x");
         } else {
             // `](target)`: keep the bracket, drop the target.
             out.push(']');

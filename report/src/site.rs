@@ -122,7 +122,10 @@ impl Site {
                     .with_context(|| format!("cannot read {file}"))?;
                 let text = code::excerpt(&source, arg("item")?).context(file.to_string())?;
                 let (krate, name) = file.split_once('/').context("not a crate's file")?;
-                let link = format!("{up}code/{krate}.md#{}", code::anchor(code::page_name(name)));
+                let link = format!(
+                    "{up}code/{krate}.md#{}",
+                    code::anchor(code::page_name(name))
+                );
                 vars.insert("text".into(), Value::from(text));
                 vars.insert("link".into(), Value::from(link));
             }
@@ -248,17 +251,28 @@ pub fn publish<T: Serialize + DeserializeOwned>(
     Ok(())
 }
 
-/// A copy of the pages of `docs` in `to`, for a run that must not touch
-/// the docs but should still exercise rewriting them.
+/// What `rewrite` makes under `docs`: its pages and its charts.
+pub fn files(docs: &Path) -> Vec<PathBuf> {
+    let charts = fs::read_dir(docs.join("charts"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    pages(docs)
+        .into_iter()
+        .chain(charts.map(|e| e.path()))
+        .collect()
+}
+
+/// A copy of the pages and charts of `docs` in `to`, for a run that must
+/// not touch the docs but should still exercise rewriting them.
 pub fn copy_pages(docs: &Path, to: PathBuf) -> anyhow::Result<PathBuf> {
     let to = create_dir(to)?;
-    for page in pages(docs) {
-        let rel = page.strip_prefix(docs).unwrap_or(&page);
-        let target = to.join(rel);
+    for file in files(docs) {
+        let target = to.join(file.strip_prefix(docs).unwrap_or(&file));
         if let Some(parent) = target.parent() {
             create_dir(parent.to_path_buf())?;
         }
-        fs::copy(&page, &target).with_context(|| format!("cannot copy {}", page.display()))?;
+        fs::copy(&file, &target).with_context(|| format!("cannot copy {}", file.display()))?;
     }
     Ok(to)
 }
@@ -335,39 +349,17 @@ It answered <!-- fig:start bench.slow.simple_server.rps | rate -->?<!-- fig:end 
         let docs = root().join("docs");
         let copy = std::env::temp_dir().join(format!("pages-test-{}", std::process::id()));
         let copy = copy_pages(&docs, copy).unwrap();
-        for chart in fs::read_dir(docs.join("charts"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let to = create_dir(copy.join("charts"))
-                .unwrap()
-                .join(chart.file_name());
-            fs::copy(chart.path(), to).unwrap();
-        }
         let site = Site::new(&root(), &[docs.join("results")]).unwrap();
         rewrite(&site, &copy, &[]).unwrap();
-        let mut stale = Vec::new();
-        for page in pages(&copy) {
-            let rel = page.strip_prefix(&copy).unwrap();
-            if fs::read_to_string(&page).ok() != fs::read_to_string(docs.join(rel)).ok() {
-                stale.push(rel.display().to_string());
-            }
-        }
-        let names = |dir: &Path| -> Vec<String> {
-            let mut n: Vec<String> = (fs::read_dir(dir).into_iter().flatten().flatten())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .collect();
-            n.sort();
-            n
+        let rel = |dir: &Path| -> std::collections::BTreeSet<PathBuf> {
+            let made = files(dir).into_iter();
+            made.map(|f| f.strip_prefix(dir).unwrap().to_path_buf())
+                .collect()
         };
-        let (made, committed) = (names(&copy.join("charts")), names(&docs.join("charts")));
-        for chart in made.iter().chain(&committed) {
-            let read = |d: &Path| fs::read_to_string(d.join("charts").join(chart)).ok();
-            if read(&copy) != read(&docs) && !stale.contains(chart) {
-                stale.push(format!("charts/{chart}"));
-            }
-        }
+        let stale: Vec<String> = (rel(&copy).union(&rel(&docs)))
+            .filter(|f| fs::read(copy.join(f)).ok() != fs::read(docs.join(f)).ok())
+            .map(|f| f.display().to_string())
+            .collect();
         let _ = fs::remove_dir_all(&copy);
         assert!(
             stale.is_empty(),

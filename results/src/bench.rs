@@ -46,6 +46,28 @@ impl BenchFile {
         }
     }
 
+    /// The runs of one summary that completed, as measured.
+    pub fn runs_of<'a>(&'a self, s: &'a Summary) -> impl Iterator<Item = &'a RunResult> {
+        let same = move |r: &&RunResult| {
+            r.ok && r.server == s.server && r.scenario == s.scenario && r.variant == s.variant
+        };
+        self.runs.iter().filter(same)
+    }
+
+    /// The median of a summary's answers per second that were not error
+    /// statuses: a pool's 503s come back fast and would flatter its req/s.
+    pub fn ok_rps(&self, s: &Summary) -> Option<f64> {
+        let ok: Vec<f64> = (self.runs_of(s))
+            .filter_map(|r| {
+                let report = r.measured?.report;
+                let seconds = report.duration_us as f64 / 1e6;
+                let good = report.requests.saturating_sub(report.errors.status);
+                (seconds > 0.0).then(|| good as f64 / seconds)
+            })
+            .collect();
+        crate::stats::median(&ok)
+    }
+
     /// The file's name, which the docs link to: its date without colons.
     pub fn file_name(&self) -> String {
         format!("bench-{}.json", self.date.replace(':', ""))

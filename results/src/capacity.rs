@@ -125,6 +125,26 @@ impl Step {
     }
 }
 
+impl Step {
+    /// The kernel's memory per connection held: its slab (socket objects)
+    /// and the stacks and page tables of the threads and processes, for a
+    /// step that held at least [`KERNEL_MIN_HELD`]. TCP buffer memory is
+    /// left out: an idle socket holds no data, and its figure is the noise
+    /// of the rest of the machine around zero (the file keeps it).
+    pub fn kernel_kib(&self) -> Option<f64> {
+        if self.held < KERNEL_MIN_HELD {
+            return None;
+        }
+        let slab = self.kernel_slab_kib_per_connection?;
+        Some(slab + self.kernel_stack_and_page_tables_kib_per_connection?)
+    }
+}
+
+/// A connection count from which the machine-wide kernel figures rise
+/// above what the rest of the machine does meanwhile: below it, a KiB per
+/// connection is a few MiB that the page cache or another process can hide.
+pub const KERNEL_MIN_HELD: usize = 5_000;
+
 /// One look at the server's tree and at the machine's kernel memory.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sample {

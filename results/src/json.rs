@@ -15,6 +15,24 @@ pub fn create_dir(path: PathBuf) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Reads a results file.
+pub fn read<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a results file", path.display()))
+}
+
+/// The newest `bench-<date>.json` in `dir`: the dates sort as text.
+pub fn newest_bench(dir: &Path) -> Option<PathBuf> {
+    let files = fs::read_dir(dir).ok()?.flatten().map(|e| e.path());
+    files
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().to_string());
+            name.is_some_and(|n| n.starts_with("bench-") && n.ends_with(".json"))
+        })
+        .max()
+}
+
 /// Writes `value` as indented JSON and returns what the file now says.
 /// Floats are rounded to three decimals, more than any figure here
 /// deserves, and whole ones are written as integers, as the files always
