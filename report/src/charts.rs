@@ -143,6 +143,7 @@ fn bars(
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, 19))
         .margin(12)
+        .margin_right(44)
         .x_label_area_size(44)
         .y_label_area_size(170)
         .build_cartesian_2d(0.0..ceiling(top), (0..n - 1).into_segmented())
