@@ -3,10 +3,10 @@
 //! stands. Run one with
 //! `cargo test -p multiplexingio_server -- --ignored exercise_NAME`.
 
-use std::thread;
 use std::time::{Duration, Instant};
 
-use testkit::{Server, get};
+use testkit::Server;
+use testkit::robustness::{BURST, wait_behind_a_pipelined_burst};
 
 const BIN: &str = env!("CARGO_BIN_EXE_multiplexingio_server");
 
@@ -16,20 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_multiplexingio_server");
 #[test]
 #[ignore = "exercise 1 of docs/multiplexingio_server.md: passes once the loop no longer takes turns"]
 fn exercise_without_turns_a_burst_holds_everyone() {
-    const BURST: usize = 20;
-    let server = Server::start(BIN, &[]);
-    // About 25 ms of arithmetic each in a debug build, 5 ms in a release build.
-    let mut burster = server.client();
-    let start = Instant::now();
-    burster.send(&get("/cpu?n=5000").repeat(BURST));
-    thread::sleep(Duration::from_millis(20));
-    let asked = Instant::now();
-    assert_eq!(server.get("/").status, 200);
-    let waited = asked.elapsed();
-    for _ in 0..BURST {
-        assert_eq!(burster.response().status, 200);
-    }
-    let burst = start.elapsed();
+    let (waited, burst) = wait_behind_a_pipelined_burst(&Server::start(BIN, &[]));
     assert!(
         waited > burst / 2,
         "GET / waited {waited:?} behind a burst of {BURST} /cpu requests that took {burst:?}: \

@@ -5,6 +5,7 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
+use testkit::robustness::wait_behind_a_pipelined_burst;
 use testkit::{Server, get, procfs};
 
 const BIN: &str = env!("CARGO_BIN_EXE_noblocking_server");
@@ -55,21 +56,7 @@ fn exercise_an_idle_loop_rests() {
 #[test]
 #[ignore = "exercise 2 of docs/noblocking_server.md: passes once `Action::Yield` no longer ends a connection's turn"]
 fn exercise_without_the_turn_a_burst_holds_everyone() {
-    const BURST: usize = 20;
-    let server = Server::start(BIN, &[]);
-    // About 25 ms of work each in a debug build, 5 ms in a release build.
-    let request = get("/cpu?n=5000");
-    let mut burster = server.client();
-    let start = Instant::now();
-    burster.send(&request.repeat(BURST));
-    thread::sleep(Duration::from_millis(20));
-    let asked = Instant::now();
-    assert_eq!(server.get("/").status, 200);
-    let waited = asked.elapsed();
-    for _ in 0..BURST {
-        assert_eq!(burster.response().status, 200);
-    }
-    let burst = start.elapsed();
+    let (waited, burst) = wait_behind_a_pipelined_burst(&Server::start(BIN, &[]));
     assert!(
         waited > burst / 2,
         "a fresh GET / waited {waited:?} behind a burst that took {burst:?}, about one request's \

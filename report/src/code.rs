@@ -97,20 +97,10 @@ fn dedent(lines: &[&str]) -> String {
 /// others by path, then its examples; test modules kept in files of their
 /// own are left out.
 pub fn sources(root: &Path, krate: &str) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for path in fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-        {
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("tests.rs") {
-                out.push(path);
-            }
-        }
-    }
+    let walk = |dir: &Path, out: &mut Vec<PathBuf>| {
+        let rust = |p: &Path| p.extension().is_some_and(|e| e == "rs") && !p.ends_with("tests.rs");
+        files_under(dir, &[], &rust, out)
+    };
     let mut files = Vec::new();
     walk(&root.join(krate).join("src"), &mut files);
     let first = |p: &PathBuf| !(p.ends_with("main.rs") || p.ends_with("lib.rs"));
@@ -120,6 +110,29 @@ pub fn sources(root: &Path, krate: &str) -> Vec<PathBuf> {
     examples.sort();
     files.extend(examples);
     files
+}
+
+/// The files under `dir` that `keep` takes, in its sub-folders too but
+/// those named in `skip`.
+pub fn files_under(
+    dir: &Path,
+    skip: &[&str],
+    keep: &dyn Fn(&Path) -> bool,
+    out: &mut Vec<PathBuf>,
+) {
+    for path in fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+    {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+        if path.is_dir() && !skip.contains(&name.as_deref().unwrap_or("")) {
+            files_under(&path, skip, keep, out);
+        } else if keep(&path) {
+            out.push(path);
+        }
+    }
 }
 
 /// How a file is named on its crate's code page: its path in the crate,

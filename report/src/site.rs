@@ -27,23 +27,9 @@ const NOT_PAGES: [&str; 3] = ["book", "results", "charts"];
 
 /// The pages under `dir` (its Markdown files, in sub-folders too), sorted.
 pub fn pages(dir: &Path) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for path in fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-        {
-            let name = path.file_name().map(|n| n.to_string_lossy().to_string());
-            if path.is_dir() && !NOT_PAGES.contains(&name.as_deref().unwrap_or("")) {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "md") {
-                out.push(path);
-            }
-        }
-    }
     let mut out = Vec::new();
-    walk(dir, &mut out);
+    let markdown = |p: &Path| p.extension().is_some_and(|e| e == "md");
+    code::files_under(dir, &NOT_PAGES, &markdown, &mut out);
     out.sort();
     out
 }

@@ -108,15 +108,13 @@ pub fn start_up_failure_exits_non_zero_with_one_line(t: &Target) {
     );
 }
 
-/// One client pipelines a burst of `/cpu` requests in one write; a second
-/// client's `GET /` meanwhile waits about one request's work, not the whole
-/// burst's (a server that serves everyone from one thread must take turns).
-pub fn a_pipelined_burst_delays_others_by_about_one_request(t: &Target) {
-    if !t.concurrent() {
-        return;
-    }
-    const BURST: usize = 20;
-    let server = t.start(&[]);
+/// How many `/cpu` requests [`wait_behind_a_pipelined_burst`] pipelines.
+pub const BURST: usize = 20;
+
+/// One client pipelines [`BURST`] `/cpu` requests in one write, and a fresh
+/// client asks for `GET /` meanwhile: how long the fresh client waited, and
+/// how long the whole burst took.
+pub fn wait_behind_a_pipelined_burst(server: &Server) -> (Duration, Duration) {
     // About 25 ms each in a debug build, 5 ms in a release build.
     let request = get("/cpu?n=5000");
     let mut burster = server.client();
@@ -129,7 +127,17 @@ pub fn a_pipelined_burst_delays_others_by_about_one_request(t: &Target) {
     for _ in 0..BURST {
         assert_eq!(burster.response().status, 200);
     }
-    let burst = start.elapsed();
+    (waited, start.elapsed())
+}
+
+/// One client pipelines a burst of `/cpu` requests in one write; a second
+/// client's `GET /` meanwhile waits about one request's work, not the whole
+/// burst's (a server that serves everyone from one thread must take turns).
+pub fn a_pipelined_burst_delays_others_by_about_one_request(t: &Target) {
+    if !t.concurrent() {
+        return;
+    }
+    let (waited, burst) = wait_behind_a_pipelined_burst(&t.start(&[]));
     assert!(
         waited < burst / 4,
         "GET / waited {waited:?} behind a burst that took {burst:?}"
@@ -215,28 +223,12 @@ pub fn a_client_that_never_reads_is_held_back(t: &Target) {
     let server = t.start(&[]);
     let before = procfs::sample_tree(server.pid(), true).memory.rss_kib;
     let client = server.client();
-    let mut stream = &client.stream;
-    stream
-        .set_write_timeout(Some(Duration::from_millis(500)))
-        .expect("write timeout");
-    let requests = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n".repeat(2048);
     // Loopback's socket buffers grow to a few MiB each: four of them, and
     // the answers to what the server took, stay far below this.
-    const LIMIT: usize = 128 << 20;
-    let mut sent = 0;
-    let give_up = Instant::now() + Duration::from_secs(20);
-    loop {
-        match stream.write(&requests) {
-            Ok(n) => sent += n,
-            // A blocked write that times out: WouldBlock on Linux.
-            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
-            Err(err) => panic!("after {sent} bytes: {err}"),
-        }
-        assert!(
-            sent < LIMIT && Instant::now() < give_up,
-            "the client sent {sent} bytes without ever reading and was never held back"
-        );
-    }
+    let sent = sent_until_held_back(&client, 128 << 20, Duration::from_secs(20));
+    let sent = sent.unwrap_or_else(|sent| {
+        panic!("the client sent {sent} bytes without ever reading and was never held back")
+    });
     let grown = procfs::sample_tree(server.pid(), true)
         .memory
         .rss_kib
@@ -245,6 +237,33 @@ pub fn a_client_that_never_reads_is_held_back(t: &Target) {
         grown < 32 * 1024,
         "held back after {sent} bytes, but the server grew by {grown} KiB"
     );
+}
+
+/// How many bytes of `GET /` a client that never reads writes before its
+/// writes block: `Ok` when they did, `Err` with the count when it reached
+/// `limit` bytes or `within` went by first.
+pub fn sent_until_held_back(
+    client: &Client,
+    limit: usize,
+    within: Duration,
+) -> Result<usize, usize> {
+    let mut stream = &client.stream;
+    stream
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .expect("write timeout");
+    let requests = get("/").repeat(2048);
+    let (mut sent, give_up) = (0, Instant::now() + within);
+    while sent < limit && Instant::now() < give_up {
+        match stream.write(&requests) {
+            Ok(n) => sent += n,
+            // A blocked write that times out: WouldBlock on Linux.
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Ok(sent);
+            }
+            Err(err) => panic!("after {sent} bytes: {err}"),
+        }
+    }
+    Err(sent)
 }
 
 /// With `--verbose`, a request target with control characters in it (C1

@@ -5,10 +5,11 @@
 //! refuses io_uring, each passes without running and the run says so once
 //! (`testkit::kernel::io_uring_allowed`).
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use testkit::robustness::sent_until_held_back;
 use testkit::{Client, Server, get, procfs};
 
 const BIN: &str = env!("CARGO_BIN_EXE_uring_server");
@@ -104,28 +105,15 @@ fn exercise_a_sleeping_connection_holds_back_its_client() {
     let before = procfs::sample_tree(server.pid(), true).memory.rss_kib;
     let mut client = server.client();
     client.send(&get("/sleep?ms=5000"));
-    let mut stream = &client.stream;
-    stream
-        .set_write_timeout(Some(Duration::from_millis(500)))
-        .expect("write timeout");
-    let requests = get("/").repeat(2048);
     // Loopback's socket buffers hold a few MiB before a write blocks.
-    const LIMIT: usize = 64 << 20;
-    let give_up = Instant::now() + Duration::from_secs(4);
-    let mut sent = 0;
-    loop {
-        match stream.write(&requests) {
-            Ok(n) => sent += n,
-            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
-            Err(err) => panic!("after {sent} bytes: {err}"),
-        }
-        assert!(
-            sent < LIMIT && Instant::now() < give_up,
+    let sent = sent_until_held_back(&client, 64 << 20, Duration::from_secs(4));
+    let sent = sent.unwrap_or_else(|sent| {
+        panic!(
             "the client sent {} MiB behind its /sleep without being held back: the server went \
              on receiving what its session could not use yet",
             sent >> 20
-        );
-    }
+        )
+    });
     let grown = procfs::sample_tree(server.pid(), true)
         .memory
         .rss_kib
