@@ -81,11 +81,14 @@ pub fn draw(args: &BTreeMap<String, String>, tree: &Value) -> anyhow::Result<Cha
         let axis = arg("axis")?;
         match kind {
             "bars" => {
-                let values = servers.iter().map(|s| {
-                    let v = at(tree, of, s).and_then(Value::as_f64);
-                    (s.to_string(), v.map(|v| v / div))
-                });
-                bars(&area, title, axis, &values.collect::<Vec<_>>())?
+                let values: Vec<(String, Option<f64>)> = (servers.iter())
+                    .map(|s| (s.to_string(), at(tree, of, s).and_then(Value::as_f64)))
+                    .map(|(s, v)| (s, v.map(|v| v / div)))
+                    .collect();
+                // One bar standing alone compares nothing.
+                let standing = values.iter().filter(|(_, v)| v.is_some_and(|v| v > 0.0));
+                anyhow::ensure!(standing.count() > 1, "{id}: fewer than two bars above zero");
+                bars(&area, title, axis, &values)?
             }
             "lines" => {
                 let (x, y) = (arg("x")?, arg("y")?);
