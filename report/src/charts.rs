@@ -17,8 +17,6 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::ValueFormatter;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use results::scenario::{BARE_MIO, NGINX, SERVERS};
@@ -115,11 +113,11 @@ pub fn draw(args: &BTreeMap<String, String>, tree: &Value) -> anyhow::Result<Cha
     })
 }
 
-/// A value as it reads beside its bar: three figures at most.
+/// A value as it reads beside its bar or on an axis: three figures at most,
+/// and a whole number without decimals.
 fn label(v: f64) -> String {
     match v {
-        0.0 => format!("{v:.0}"),
-        _ if v >= 1000.0 => results::thousands(v.round() as u64),
+        _ if v >= 1000.0 || v.fract() == 0.0 => results::thousands(v.round() as u64),
         _ if v >= 100.0 => format!("{v:.0}"),
         _ if v >= 10.0 => format!("{v:.1}"),
         _ => format!("{v:.2}"),
@@ -203,61 +201,69 @@ type Series = (String, Vec<(f64, f64)>);
 fn lines(
     area: &Area,
     title: &str,
-    axes: (&str, &str),
+    (xaxis, yaxis): (&str, &str),
     series: &[Series],
     log: bool,
 ) -> anyhow::Result<()> {
     let plot = |e| anyhow::anyhow!("chart: {e:?}");
+    // On a log axis, x is drawn as its power of two, so that each pool size
+    // of a sweep (1, 4, 16, 64) sits on a tick of its own.
+    let x = |v: f64| if log { v.max(1e-9).log2() } else { v };
+    let series: Vec<Series> = (series.iter())
+        .map(|(s, points)| (s.clone(), points.iter().map(|p| (x(p.0), p.1)).collect()))
+        .collect();
     let points = || series.iter().flat_map(|s| s.1.iter());
     let xmax = points().map(|p| p.0).fold(0.0, f64::max);
     let xmin = points().map(|p| p.0).fold(f64::MAX, f64::min);
     let ytop = ceiling(points().map(|p| p.1).fold(0.0, f64::max));
-    let mut builder = ChartBuilder::on(area);
-    builder
+    let (range, ticks) = match log {
+        true => (
+            xmin.floor() - 0.3..xmax.ceil() + 0.3,
+            (xmax.ceil() - xmin.floor()) as usize + 1,
+        ),
+        false => (0.0..xmax * 1.05, 10),
+    };
+    let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, 19))
         .margin(14)
         .x_label_area_size(48)
-        .y_label_area_size(72);
-    if log {
-        let range = (xmin.max(1e-9) / 1.5..xmax * 1.5).log_scale();
-        let mut chart = builder.build_cartesian_2d(range, 0.0..ytop).map_err(plot)?;
-        draw_lines(&mut chart, axes, series)
-    } else {
-        let mut chart = builder
-            .build_cartesian_2d(0.0..xmax * 1.05, 0.0..ytop)
-            .map_err(plot)?;
-        draw_lines(&mut chart, axes, series)
-    }
-}
-
-fn draw_lines<'a, X>(
-    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, RangedCoordf64>>,
-    (xaxis, yaxis): (&str, &str),
-    series: &[Series],
-) -> anyhow::Result<()>
-where
-    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
-{
-    let plot = |e| anyhow::anyhow!("chart: {e:?}");
+        .y_label_area_size(72)
+        .build_cartesian_2d(range, 0.0..ytop)
+        .map_err(plot)?;
+    let xlabel = |v: &f64| match log {
+        true if v.fract() == 0.0 => label(2f64.powf(*v)),
+        true => String::new(),
+        false => label(*v),
+    };
     chart
         .configure_mesh()
         .light_line_style(TRANSPARENT)
         .x_desc(xaxis)
         .y_desc(yaxis)
-        .x_label_formatter(&|v| label(*v))
+        .x_labels(ticks)
+        .x_label_formatter(&xlabel)
         .y_label_formatter(&|v| label(*v))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 14))
         .draw()
         .map_err(plot)?;
-    for (server, points) in series.iter().filter(|s| !s.1.is_empty()) {
+    let drawn = series.iter().filter(|s| !s.1.is_empty());
+    for (i, (server, points)) in drawn.enumerate() {
         let c = colour(server);
+        // Each line narrower than the one before, so that lines on top of
+        // each other (the point of some charts) all stay visible.
+        let width = 8u32.saturating_sub(2 * i as u32).max(2);
         chart
-            .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                c.stroke_width(width),
+            ))
             .map_err(plot)?
             .label(server.replace("_server", ""))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(3)));
-        let dots = points.iter().map(|p| Circle::new(*p, 4, c.filled()));
+        let dots = points
+            .iter()
+            .map(|p| Circle::new(*p, width + 2, c.filled()));
         chart.draw_series(dots).map_err(plot)?;
     }
     chart

@@ -20,8 +20,9 @@
 //!   `status_errors`, `troubled` (errors or waiting), `workers`, `na` (why the
 //!   scenario does not apply), `runs`, `failed`.
 //! - `sweep.slow.S`, `sweep.fast.S`: lists of rows, each with `workers`.
-//! - `idle.S`: `held` (at the largest step that passed, or at the first step
-//!   when none did), `kib` (per connection), `pss`, `rss`, `threads`,
+//! - `idle.S`: `held` (the most at once, at any step), `kib` (per
+//!   connection, at the largest step that held all its connections, or at
+//!   the first step when none did), `pss`, `rss`, `threads`,
 //!   `processes`, `kernel_kib`, `probe_p50`, `probe_p99` (ms), `passed_all`,
 //!   `stopped_at`, `stopped_by.kinds` (list of `kind`, `count`), `steps` (list:
 //!   `connections`, `held`, `pss`, `kib`, `threads`, `maps`, ...).
@@ -307,13 +308,15 @@ fn step(s: &Step) -> Value {
 fn idle(file: &ConnectionsFile) -> Value {
     let one = |run: &ServerRun| {
         let stopped = run.first_failure();
-        // The largest step that held all its connections; for a server that
-        // held none of its first step whole (a pool), that step: what it held
-        // while it turned the rest away.
+        // The figures per connection come from the largest step that held all
+        // its connections; for a server that held none of its first step
+        // whole (a pool), from that step: what it held while it turned the
+        // rest away.
         let best = run.best().or(stopped);
         let sample = best.and_then(|b| b.held_sample).unwrap_or_default();
         json!({
-            "held": best.map_or(0, |b| b.held),
+            // The most it held at once, at any step.
+            "held": run.steps.iter().map(|s| s.held).max().unwrap_or(0),
             "tried": stopped.or(run.steps.last()).map(|s| s.connections),
             "passed_all": stopped.is_none() && !run.steps.is_empty(),
             "kib": best.and_then(|b| b.kib_per_connection),
