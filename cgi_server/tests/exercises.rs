@@ -39,7 +39,8 @@ fn exercise_a_child_per_request() {
     let line = children_started(server);
     assert!(
         line.contains(": 5 children started"),
-        "five requests, one client: {line}"
+        "five requests on one client's connection should start five children, one a request; \
+         the server says: {line}"
     );
 }
 

@@ -183,7 +183,7 @@ fn usage(spec: &Spec) -> String {
         );
     }
     text += &format!(
-        "  --header-timeout SECS   a request head must arrive within this, or 408 (default {})\n\
+        "  --header-timeout SECS   a request head must be whole this long after its first byte, or 408 (default {})\n\
          \x20 --idle-timeout SECS     close a connection idle this long (default {})\n\
          \x20 --verbose               one log line per request on stderr (costs throughput)\n\
          \x20 --help                  this text\n",

@@ -37,7 +37,9 @@ fn exercise_keep_alive_locks_out_the_next_client() {
 #[test]
 #[ignore = "exercise 2 of docs/simple_server.md: passes once two threads run the accept loop"]
 fn exercise_two_loops_serve_past_one_silent_client() {
-    let server = Server::start(BIN, &["--header-timeout", "3"]);
+    // A client that sends nothing has no header timeout (it starts at the
+    // first byte): the idle timeout is what ends its connection.
+    let server = Server::start(BIN, &["--idle-timeout", "3"]);
     // Connected, and silent: it holds whichever loop accepted it.
     let _silent = server.client();
     std::thread::sleep(Duration::from_millis(100));

@@ -147,7 +147,7 @@ impl Client {
                 String::from_utf8_lossy(&self.buf)
             ),
             Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-            Err(err) => panic!("no {what} within {PATIENCE:?}: {err}"),
+            Err(err) => panic!("waited {PATIENCE:?} for {what} in vain: {err}"),
         }
     }
 
