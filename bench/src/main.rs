@@ -22,7 +22,7 @@ mod sockets;
 mod syscalls;
 mod wrk;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -54,6 +54,20 @@ fn pages(out: Option<&Path>, only: &[std::path::PathBuf]) -> anyhow::Result<bool
         eprintln!("bench pages: a claim of the prose does not hold: {claim}");
     }
     Ok(false_claims.is_empty())
+}
+
+/// Where a harness writes its results and pages: `out` if given; docs/ for
+/// a full run; otherwise a copy of docs/'s pages in a temporary folder named
+/// after `harness`, so that a partial run never replaces the full tables.
+pub fn pages_dir(out: Option<&Path>, partial: bool, harness: &str) -> anyhow::Result<PathBuf> {
+    match out {
+        Some(dir) => Ok(dir.to_path_buf()),
+        None if !partial => Ok(PathBuf::from("docs")),
+        None => {
+            let copy = std::env::temp_dir().join(format!("{harness}-{}-docs", std::process::id()));
+            report::site::copy_pages(Path::new("docs"), copy)
+        }
+    }
 }
 
 fn main() {

@@ -18,10 +18,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 use std::{env, process, thread};
 
+use crate::pages_dir;
 use anyhow::{Context, bail};
 use clap::Args;
 use clap::builder::PossibleValuesParser;
-use report::site::pages_dir;
 use results::json::create_dir;
 use results::scenario::{NGINX, SERVERS, Scenario};
 use results::syscalls::{ServerCount, Settings, SyscallsFile, parse_strace_summary};

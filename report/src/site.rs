@@ -267,20 +267,6 @@ pub fn copy_pages(docs: &Path, to: PathBuf) -> anyhow::Result<PathBuf> {
     Ok(to)
 }
 
-/// Where a harness writes its results and pages: `out` if given; docs/ for
-/// a full run; otherwise a copy of docs/'s pages in a temporary folder named
-/// after `harness`, so that a partial run never replaces the full tables.
-pub fn pages_dir(out: Option<&Path>, partial: bool, harness: &str) -> anyhow::Result<PathBuf> {
-    match out {
-        Some(dir) => Ok(dir.to_path_buf()),
-        None if !partial => Ok(PathBuf::from("docs")),
-        None => {
-            let copy = std::env::temp_dir().join(format!("{harness}-{}-docs", std::process::id()));
-            copy_pages(Path::new("docs"), copy)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ mod run;
 
 pub use run::run;
 
-use report::site::pages_dir;
+use crate::pages_dir;
 use results::capacity::{ConnectionsFile, ServerRun, Settings};
 
 use crate::cli::CapacityArgs;

@@ -19,8 +19,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use std::{env, process, thread};
 
+use crate::pages_dir;
 use anyhow::Context;
-use report::site::pages_dir;
 use results::json::create_dir;
 use results::robustness::{AttackInfo, Outcome, RobustnessFile, Settings};
 use results::scenario::SERVERS;
