@@ -508,5 +508,5 @@ fn write_outputs(
         problems,
         runs,
     );
-    report::site::publish(&out, &file.file_name(), &file)
+    report::site::publish(&out, &file.file_name(), &file, partial || args.load.quick)
 }

@@ -49,11 +49,15 @@ fn pages(out: Option<&Path>, only: &[std::path::PathBuf]) -> anyhow::Result<bool
         root.join("docs/results").is_dir(),
         "no docs/results here: run `bench pages` from the repository's root"
     );
-    let false_claims = report::site::rewrite_docs(root, out.unwrap_or(Path::new("docs")), only)?;
-    for claim in &false_claims {
+    let site = report::site::Site::new(root, &[root.join("docs").join("results")])?;
+    let left = report::site::rewrite(&site, out.unwrap_or(Path::new("docs")), only)?;
+    for page in &left.unmade {
+        eprintln!("bench pages: a page could not be made, and was left as it was: {page}");
+    }
+    for claim in &left.false_claims {
         eprintln!("bench pages: a claim of the prose does not hold: {claim}");
     }
-    Ok(false_claims.is_empty())
+    Ok(left.unmade.is_empty() && left.false_claims.is_empty())
 }
 
 /// Where a harness writes its results and pages: `out` if given; docs/ for

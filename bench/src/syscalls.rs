@@ -171,7 +171,7 @@ pub fn run(args: &SyscallsArgs) -> anyhow::Result<bool> {
     };
     let partial = args.quick || !args.only.is_empty();
     let out = pages_dir(args.out.as_deref(), partial, "bench-syscalls")?;
-    report::site::publish(&out, "syscalls.json", &file)?;
+    report::site::publish(&out, "syscalls.json", &file, partial)?;
     let _ = fs::remove_dir_all(&setup.work);
     Ok(failed == 0)
 }

@@ -135,22 +135,13 @@ pub fn files_under(
     }
 }
 
-/// How a file is named on its crate's code page: its path in the crate,
-/// `src/` left out (`main.rs`, `examples/bare_mio.rs`).
-pub fn page_name(file_in_crate: &str) -> &str {
-    file_in_crate.strip_prefix("src/").unwrap_or(file_in_crate)
-}
-
 /// The lines of a crate's own code: neither blank nor a comment, and
 /// before any `#[cfg(test)]`.
 pub fn strategy_lines(root: &Path, krate: &str) -> usize {
     let count = |text: String| {
-        let code = text
-            .split("#[cfg(test)]")
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        code.lines()
+        let code = text.split("#[cfg(test)]").next().map(str::to_string);
+        code.unwrap_or_default()
+            .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with("//"))
             .count()
@@ -166,13 +157,18 @@ pub fn strategy_lines(root: &Path, krate: &str) -> usize {
         .sum()
 }
 
-/// The anchor of a file's heading on its code page: `event_loop.rs` →
-/// `event_looprs`, as mdBook and GitHub make it.
-pub fn anchor(name: &str) -> String {
+/// A file's heading on its crate's code page, its path in the crate with
+/// `src/` left out (`main.rs`, `examples/bare_mio.rs`), and that heading's
+/// anchor as mdBook and GitHub make it (`event_loop.rs` → `event_looprs`).
+pub fn heading(file_in_crate: &str) -> (String, String) {
+    let name = file_in_crate.strip_prefix("src/").unwrap_or(file_in_crate);
     let kept = name
         .chars()
         .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '));
-    kept.collect::<String>().to_lowercase().replace(' ', "-")
+    (
+        name.to_string(),
+        kept.collect::<String>().to_lowercase().replace(' ', "-"),
+    )
 }
 
 #[cfg(test)]
@@ -198,6 +194,6 @@ mod tests {
         );
         assert_eq!(excerpt(SOURCE, "Pool").unwrap(), "struct Pool;");
         assert!(excerpt(SOURCE, "nothing").is_err() && excerpt("fn (", "x").is_err());
-        assert_eq!(anchor("event_loop.rs"), "event_looprs");
+        assert_eq!(heading("src/event_loop.rs").1, "event_looprs");
     }
 }

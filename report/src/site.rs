@@ -112,10 +112,7 @@ impl Site {
                     .with_context(|| format!("cannot read {file}"))?;
                 let text = code::excerpt(&source, arg("item")?).context(file.to_string())?;
                 let (krate, name) = file.split_once('/').context("not a crate's file")?;
-                let link = format!(
-                    "{up}code/{krate}.md#{}",
-                    code::anchor(code::page_name(name))
-                );
+                let link = format!("{up}code/{krate}.md#{}", code::heading(name).1);
                 vars.insert("text".into(), Value::from(text));
                 vars.insert("link".into(), Value::from(link));
             }
@@ -126,10 +123,10 @@ impl Site {
                     .iter()
                     .map(|path| {
                         let in_crate = path.strip_prefix(&dir).unwrap_or(path).display();
-                        let name = code::page_name(&in_crate.to_string()).to_string();
+                        let (name, anchor) = code::heading(&in_crate.to_string());
                         let text = fs::read_to_string(path).unwrap_or_default();
                         Value::from_serialize(serde_json::json!({
-                            "name": name, "anchor": code::anchor(&name), "text": text.trim_end(),
+                            "name": name, "anchor": anchor, "text": text.trim_end(),
                         }))
                     })
                     .collect();
@@ -152,12 +149,20 @@ impl Site {
     }
 }
 
+/// What a rewrite could not do: pages it could not make (a block the
+/// results cannot fill, as after a partial run), left as they were, and
+/// claims the results contradict, each as "page:line: claim: why".
+#[derive(Debug, Default)]
+pub struct Left {
+    pub unmade: Vec<String>,
+    pub false_claims: Vec<String>,
+}
+
 /// Rewrites every page under `docs` (or only the pages in `only`) and the
-/// charts they ask for; returns the claims that the results contradict, as
-/// "page:line: claim: why".
-pub fn rewrite(site: &Site, docs: &Path, only: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+/// charts they ask for.
+pub fn rewrite(site: &Site, docs: &Path, only: &[PathBuf]) -> anyhow::Result<Left> {
     let mut charts = Vec::new();
-    let mut false_claims = Vec::new();
+    let mut left = Left::default();
     let chosen = if only.is_empty() {
         pages(docs)
     } else {
@@ -168,15 +173,19 @@ pub fn rewrite(site: &Site, docs: &Path, only: &[PathBuf]) -> anyhow::Result<Vec
         let depth = rel.components().count() - 1;
         let page =
             fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let (text, mut made) = site
-            .render_page(&page, depth)
-            .with_context(|| format!("{}", path.display()))?;
+        let shown = rel.display().to_string();
+        let (text, mut made) = match site.render_page(&page, depth) {
+            Ok(made) => made,
+            Err(e) => {
+                left.unmade.push(format!("{shown}: {e:#}"));
+                continue;
+            }
+        };
         if text != page {
             fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
             println!("pages: updated {}", path.display());
         }
-        let shown = rel.display().to_string();
-        false_claims.extend(
+        left.false_claims.extend(
             site.false_claims(&text)
                 .into_iter()
                 .map(|f| format!("{shown}:{f}")),
@@ -192,9 +201,10 @@ pub fn rewrite(site: &Site, docs: &Path, only: &[PathBuf]) -> anyhow::Result<Vec
             println!("pages: drew {}", path.display());
         }
     }
-    // A chart no page asks for any more would be left behind, stale.
-    if !only.is_empty() {
-        return Ok(false_claims);
+    // A chart no page asks for any more would be left behind, stale (and
+    // a page that could not be made still asks for its old ones).
+    if !only.is_empty() || !left.unmade.is_empty() {
+        return Ok(left);
     }
     for old in fs::read_dir(&dir)
         .into_iter()
@@ -210,34 +220,40 @@ pub fn rewrite(site: &Site, docs: &Path, only: &[PathBuf]) -> anyhow::Result<Vec
             fs::remove_file(&old).with_context(|| format!("cannot remove {}", old.display()))?;
         }
     }
-    Ok(false_claims)
-}
-
-/// `bench pages`: every page of `docs` again from the committed results
-/// and the sources under `root`.
-pub fn rewrite_docs(root: &Path, docs: &Path, only: &[PathBuf]) -> anyhow::Result<Vec<String>> {
-    let site = Site::new(root, &[root.join("docs").join("results")])?;
-    rewrite(&site, docs, only)
+    Ok(left)
 }
 
 /// What a harness does with a new results file: writes it into
 /// `out/results/`, then rewrites the pages in `out` from it (and from the
 /// committed files it did not replace). Claims the new run contradicts are
 /// reported, not fatal: a quick run is noise, and a full run that moves a
-/// claim is news for whoever reads the prose next.
+/// claim is news for whoever reads the prose next. A page a `partial` run
+/// cannot fill is reported too; after a full run it is an error.
 pub fn publish<T: Serialize + DeserializeOwned>(
     out: &Path,
     name: &str,
     file: &T,
+    partial: bool,
 ) -> anyhow::Result<()> {
     let path = create_dir(out.join("results"))?.join(name);
     write_json(&path, file)?;
     println!("wrote {}", path.display());
     let results = [out.join("results"), PathBuf::from("docs").join("results")];
     let site = Site::new(Path::new("."), &results)?;
-    for claim in rewrite(&site, out, &[])? {
+    let left = rewrite(&site, out, &[])?;
+    let (claims, pages) = (left.false_claims.len(), left.unmade.len());
+    if partial {
+        println!("a partial run: {claims} claims not borne out, {pages} pages left as they were");
+        return Ok(());
+    }
+    for claim in &left.false_claims {
         println!("warning: a claim of the prose no longer holds: {claim}");
     }
+    anyhow::ensure!(
+        pages == 0,
+        "pages the results cannot fill: {:?}",
+        left.unmade
+    );
     Ok(())
 }
 
@@ -328,7 +344,8 @@ It answered <!-- fig:start bench.slow.simple_server.rps | rate -->?<!-- fig:end 
         let copy = std::env::temp_dir().join(format!("pages-test-{}", std::process::id()));
         let copy = copy_pages(&docs, copy).unwrap();
         let site = Site::new(&root(), &[docs.join("results")]).unwrap();
-        rewrite(&site, &copy, &[]).unwrap();
+        let left = rewrite(&site, &copy, &[]).unwrap();
+        assert!(left.unmade.is_empty(), "pages not made: {:?}", left.unmade);
         let rel = |dir: &Path| -> std::collections::BTreeSet<PathBuf> {
             let made = files(dir).into_iter();
             made.map(|f| f.strip_prefix(dir).unwrap().to_path_buf())

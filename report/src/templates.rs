@@ -50,9 +50,7 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("ms", |v: Option<f64>| opt(v, |ms| latency(ms * 1000.0)));
     env.add_filter("cpu", |v: Option<f64>| opt(v, cpu));
     env.add_filter("kib", |v: Option<f64>| opt(v, |k| memory(k.round() as u64)));
-    env.add_filter("kibs", |v: Option<f64>| {
-        opt(v, |k| format!("{} KiB", figure(k)))
-    });
+    env.add_filter("kibs", |v: Option<f64>| opt(v, |k| figure(k) + " KiB"));
     env.add_filter("per", |v: Option<f64>| opt(v, per_request));
     env.add_filter("int", |v: Option<f64>| {
         opt(v, |n| results::thousands(n.round() as u64))
@@ -65,17 +63,13 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("split", |s: String, sep: String| -> Vec<String> {
         s.split(sep.as_str()).map(str::to_string).collect()
     });
-    env.add_filter("short", |name: String| name.replace("_server", ""));
     env.add_filter("warn", |row: Value| {
         let troubled = row.get_attr("troubled").is_ok_and(|t| t.is_true());
         if troubled { "⚠ " } else { "" }.to_string()
     });
     env.add_filter("spread", |row: Value| {
         let (runs, spread) = (row.get_attr("runs"), row.get_attr("spread"));
-        let many = runs
-            .ok()
-            .and_then(|r| u64::try_from(r).ok())
-            .is_some_and(|r| r > 1);
+        let many = runs.is_ok_and(|r| u64::try_from(r).is_ok_and(|r| r > 1));
         match spread.ok().and_then(|s| f64::try_from(s).ok()) {
             Some(s) if many => format!(" ±{s:.0}%"),
             _ => String::new(),

@@ -49,5 +49,5 @@ pub fn write(args: &CapacityArgs, servers: Vec<ServerRun>) -> anyhow::Result<()>
     // otherwise: a partial one would replace the whole table with its rows.
     let partial = args.quick || !args.only.is_empty() || !args.steps.is_empty();
     let out = pages_dir(args.out.as_deref(), partial, "bench-capacity")?;
-    report::site::publish(&out, "connections.json", &file)
+    report::site::publish(&out, "connections.json", &file, partial)
 }

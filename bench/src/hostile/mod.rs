@@ -219,7 +219,7 @@ pub fn run(args: &HostileArgs) -> anyhow::Result<bool> {
     // Only a full run of every server writes into docs/, unless --out says otherwise.
     let partial = args.quick || !args.only.is_empty() || !args.attacks.is_empty();
     let out = pages_dir(args.out.as_deref(), partial, "bench-hostile")?;
-    report::site::publish(&out, "robustness.json", &file)?;
+    report::site::publish(&out, "robustness.json", &file, partial)?;
     let _ = std::fs::remove_dir_all(&logs);
     let broke = file.outcomes.iter().filter(|o| o.died.is_some()).count();
     println!(
