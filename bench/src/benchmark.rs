@@ -16,7 +16,7 @@ use std::{env, fs, thread};
 use anyhow::{Context, anyhow, bail};
 use results::bench::{self, BenchFile, Pinning};
 use results::json::create_dir;
-use results::scenario::{self, BARE_MIO, NGINX, SERVERS, Scenario, Workload};
+use results::scenario::{self, BARE_MIO, HYPER, HYPER_BINARY, NGINX, SERVERS, Scenario, Workload};
 use results::stats::{Measured, RunResult};
 use testkit::eventually;
 use testkit::procfs;
@@ -85,7 +85,7 @@ impl Setup {
             println!("bench: nginx is not installed; the reference row is left out");
         }
         let mut servers = Vec::new();
-        for name in SERVERS.iter().chain([&NGINX, &BARE_MIO]) {
+        for name in SERVERS.iter().chain([&NGINX, &HYPER, &BARE_MIO]) {
             let is_nginx = *name == NGINX;
             let missing = is_nginx && self.nginx.is_none();
             if only.is_empty() && missing || !only.is_empty() && !only.iter().any(|w| w == name) {
@@ -96,7 +96,8 @@ impl Setup {
                     "--only asks for nginx, which is not installed (apt-get install -y nginx-light)"
                 );
             }
-            let has_workers = !is_nginx && *name != BARE_MIO && self.has_workers(name);
+            let reference = is_nginx || [BARE_MIO, HYPER].contains(name);
+            let has_workers = !reference && self.has_workers(name);
             servers.push(ServerInfo {
                 name: name.to_string(),
                 is_nginx,
@@ -106,10 +107,14 @@ impl Setup {
         Ok(servers)
     }
 
-    /// Where a server's binary is: bare_mio is an example of multiplexingio_server.
+    /// Where a server's binary is: bare_mio is an example of
+    /// multiplexingio_server, hyper the binary of its reference crate.
     fn binary(&self, name: &str) -> PathBuf {
-        let dir = if name == BARE_MIO { "examples" } else { "" };
-        self.bin_dir.join(dir).join(name)
+        match name {
+            BARE_MIO => self.bin_dir.join("examples").join(name),
+            HYPER => self.bin_dir.join(HYPER_BINARY),
+            _ => self.bin_dir.join(name),
+        }
     }
 
     /// Whether a server's `--help` lists `--workers`. A binary that ignores

@@ -93,7 +93,7 @@ pub struct HostileArgs {
 pub struct Load {
     /// Servers to measure, comma-separated (default: all, and nginx if installed)
     #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',',
-          value_parser = PossibleValuesParser::new(scenario::SERVERS.iter().chain(&[scenario::NGINX, scenario::BARE_MIO])))]
+          value_parser = PossibleValuesParser::new(scenario::SERVERS.iter().chain(&[scenario::NGINX, scenario::HYPER, scenario::BARE_MIO])))]
     pub only: Vec<String>,
     /// Seconds per run [default: 5, or 1 with --quick; for pinning 2, and at least 2]
     #[arg(long, value_name = "S", value_parser = value_parser!(u64).range(1..=600))]

@@ -3,7 +3,7 @@
 //! and how long it all takes. The servers and the scenarios themselves are
 //! the results files' vocabulary, in `results::scenario`.
 
-use results::scenario::{BARE_MIO, NotApplicable, Scenario, WORKER_COUNTS};
+use results::scenario::{BARE_MIO, HYPER, NotApplicable, Scenario, WORKER_COUNTS};
 
 use Scenario::*;
 
@@ -60,9 +60,10 @@ pub fn not_applicable(server: &ServerInfo, scenario: Scenario) -> Option<String>
         Slow | Cpu if server.is_nginx => {
             "the reference config only returns the fixed hello; it has no /sleep or /cpu"
         }
-        Workers | WorkersFast if server.is_nginx => {
-            "nginx's worker_processes is not what the sweep is about"
+        Workers | WorkersFast if server.is_nginx || server.name == HYPER => {
+            "a reference's workers are not what the sweep is about"
         }
+        Logging if server.name == HYPER => "the reference logs nothing",
         Workers | WorkersFast if !server.has_workers => {
             "no --workers option: the strategy has no fixed pool"
         }

@@ -19,7 +19,7 @@ use anyhow::Context;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use results::scenario::{BARE_MIO, NGINX, SERVERS};
+use results::scenario::{BARE_MIO, HYPER, NGINX, SERVERS};
 use serde_json::Value;
 
 /// One chart: the SVG file's name in docs/charts/, its title, its text.
@@ -34,11 +34,11 @@ const FONT: &str = "sans-serif";
 
 /// A colour per server, the same in every chart: the course's order.
 fn colour(server: &str) -> RGBColor {
-    const PALETTE: [u32; 13] = [
+    const PALETTE: [u32; 14] = [
         0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2, 0x17becf, 0xbcbd22,
-        0x393b79, 0xad494a, 0x636363, 0xa0a0a0,
+        0x393b79, 0xad494a, 0x636363, 0x8c6d31, 0xa0a0a0,
     ];
-    let all = SERVERS.iter().copied().chain([NGINX, BARE_MIO]);
+    let all = SERVERS.iter().copied().chain([NGINX, HYPER, BARE_MIO]);
     let i = all
         .clone()
         .position(|s| s == server)

@@ -47,7 +47,7 @@ use results::bench::BenchFile;
 use results::capacity::{ConnectionsFile, ServerRun, Step};
 pub use results::json::{newest_bench, read};
 use results::robustness::{RobustnessFile, Verdict};
-use results::scenario::{BARE_MIO, NGINX, SERVERS, Scenario, WORKER_COUNTS};
+use results::scenario::{BARE_MIO, HYPER, NGINX, SERVERS, Scenario, WORKER_COUNTS};
 use results::stats::Summary;
 use results::syscalls::{ServerCount, SyscallsFile};
 use serde_json::{Map, Value, json};
@@ -97,7 +97,11 @@ const PYTHON_ORIGINAL: [(&str, f64); 8] = [
 
 /// Every name that has a column: our servers in course order, then the references.
 fn everyone() -> Vec<&'static str> {
-    SERVERS.iter().copied().chain([NGINX, BARE_MIO]).collect()
+    SERVERS
+        .iter()
+        .copied()
+        .chain([NGINX, HYPER, BARE_MIO])
+        .collect()
 }
 
 fn key(name: &str) -> String {

@@ -192,6 +192,12 @@ pub const SERVERS: [&str; 11] = [
 
 /// The production reference row.
 pub const NGINX: &str = "nginx";
+/// The third reference, for Rust: hyper on tokio's multi-threaded runtime,
+/// running the course's application (`references/hyper_reference`).
+pub const HYPER: &str = "hyper";
+/// The binary of [`HYPER`].
+pub const HYPER_BINARY: &str = "hyper_reference";
+
 /// The second reference: multiplexingio_server's event loop with no HTTP at
 /// all (`multiplexingio_server/examples/bare_mio.rs`), a fixed answer to
 /// every request. The gap between the two is what the shared HTTP code costs.
