@@ -248,13 +248,7 @@ impl Setup {
             }
             thread::sleep(Duration::from_millis(10));
         }
-        // A process or thread per connection may still be finishing when
-        // wrk exits; its CPU time belongs to this run, not to the next one.
-        let settled = || procfs::sample_tree(running.pid, false).processes <= before.processes;
-        eventually(SETTLE_CPU, settled);
-        let ticks = procfs::sample_tree(running.pid, false)
-            .ticks
-            .saturating_sub(before.ticks);
+        let ticks = cpu_ticks_since(running, &before);
         m.steal_pct = procfs::steal_percent(cpu_before, procfs::read_cpu_times());
         let output = child.wait_with_output().context("reading wrk's output")?;
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -269,6 +263,17 @@ impl Setup {
         m.cpu_ms_per_1k = procfs::cpu_ms_per_1k(ticks, self.ticks_per_s, m.report.requests);
         Ok(m)
     }
+}
+
+/// The CPU ticks a server's tree has used since `before`. A process or
+/// thread per connection may still be finishing when the client exits; its
+/// CPU time belongs to this run, not to the next one.
+pub fn cpu_ticks_since(running: &Running, before: &procfs::Sample) -> u64 {
+    let settled = || procfs::sample_tree(running.pid, false).processes <= before.processes;
+    eventually(SETTLE_CPU, settled);
+    procfs::sample_tree(running.pid, false)
+        .ticks
+        .saturating_sub(before.ticks)
 }
 
 /// Pins the harness (and so wrk) and returns the server's CPUs.

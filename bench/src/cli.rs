@@ -52,6 +52,13 @@ pub enum Command {
     /// answered. Writes docs/results/syscalls.json and the pages that show it.
     #[command(override_usage = "scripts/syscalls.sh [OPTIONS]    (runs `bench syscalls`)")]
     Syscalls(crate::syscalls::SyscallsArgs),
+    /// Open-loop load: requests at a constant offered rate, latency counted
+    /// from each request's due time. With --rate, one run per server,
+    /// printed (--json: one object per run). Without it, every server's
+    /// latency against offered rate, its CPU per request at one rate all of
+    /// them sustain, and its idle cost: docs/results/latency.json.
+    #[command(override_usage = "scripts/latency.sh [OPTIONS]    (runs `bench latency`)")]
+    Latency(crate::latency::LatencyArgs),
     /// Measures nothing: rewrites every generated block of docs/ (tables,
     /// charts, figures, code) from the committed results (the newest
     /// docs/results/bench-*.json, connections.json, robustness.json,

@@ -14,6 +14,7 @@ mod benchmark;
 mod capacity;
 mod cli;
 mod hostile;
+mod latency;
 mod machine;
 mod pinning;
 mod plan;
@@ -100,6 +101,7 @@ fn main() {
         Command::Capacity(args) => capacity::run(&args, limit),
         Command::Hostile(args) => hostile::run(&args),
         Command::Syscalls(args) => syscalls::run(&args),
+        Command::Latency(args) => latency::run(&args),
         Command::Pages(args) => pages(args.out.as_deref(), &args.pages),
     };
     if let Err(e) = &outcome {

@@ -12,11 +12,13 @@
 //! - [`capacity`]: the file of `bench capacity` (`connections.json`);
 //! - [`robustness`]: the file of `bench hostile` (`robustness.json`);
 //! - [`syscalls`]: the file of `bench syscalls` (`syscalls.json`);
+//! - [`latency`]: the file of `bench latency` (`latency.json`);
 //! - [`json`]: writing a file (rounded JSON), and creating folders.
 
 pub mod bench;
 pub mod capacity;
 pub mod json;
+pub mod latency;
 pub mod robustness;
 pub mod scenario;
 pub mod stats;

@@ -8,6 +8,8 @@
 //!   and about a server's own failures;
 //! - [`load`]: checks for the servers that serve many connections from one
 //!   thread (the event loops);
+//! - [`openloop`]: requests at a constant rate, latency from when each
+//!   was due (`bench latency`, and the tests that validate it);
 //! - [`pool`]: checks for the servers with a fixed pool of threads;
 //! - [`procfs`]: everything read from `/proc` (process trees, threads,
 //!   memory, CPU time, sockets, limits);
@@ -33,6 +35,7 @@ pub mod checks;
 pub mod client;
 pub mod kernel;
 pub mod load;
+pub mod openloop;
 pub mod pool;
 pub mod procfs;
 pub mod robustness;
