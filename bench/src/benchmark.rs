@@ -150,7 +150,7 @@ impl Setup {
             Some(nginx) if server.is_nginx => {
                 let dir = self.work.join(format!("nginx-{tag}"));
                 (
-                    server::start_nginx(nginx, &dir, cpus),
+                    server::start_nginx(nginx, &dir, cpus, server::NGINX_CONNECTIONS),
                     dir.join("error.log"),
                 )
             }

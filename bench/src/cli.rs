@@ -202,9 +202,9 @@ pub struct CapacityArgs {
     #[arg(long, value_name = "N[,N]", value_delimiter = ',',
           value_parser = value_parser!(u64).range(1..=1_000_000))]
     pub steps: Vec<u64>,
-    /// Servers to measure, comma-separated (default: all; the tables then list only these)
+    /// Servers to measure, comma-separated (default: all, nginx if installed, and hyper)
     #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',',
-          value_parser = PossibleValuesParser::new(scenario::SERVERS))]
+          value_parser = PossibleValuesParser::new(scenario::SERVERS.iter().chain(&[scenario::NGINX, scenario::HYPER])))]
     pub only: Vec<String>,
     /// Seconds connhold holds each step [default: 10, which is ten probes; 4 with --quick]
     #[arg(long, value_name = "S", value_parser = value_parser!(u64).range(3..=600))]
@@ -327,7 +327,7 @@ mod tests {
     #[test]
     fn mistakes_are_refused() {
         let wrk = "--only apache|--scenario c10000|--duration 0|--repeat|--pin cpu0|--logging-server nginx|--bogus";
-        let capacity = "--steps 0|--steps 1k|--only nginx|--hold 1|--rate 0|--out";
+        let capacity = "--steps 0|--steps 1k|--only bare_mio|--hold 1|--rate 0|--out";
         let args = wrk
             .split('|')
             .map(|a| format!("wrk {a}"))

@@ -365,6 +365,7 @@ fn omission(setup: &Setup, quick: bool) -> anyhow::Result<Omission> {
             path: workload.path.into(),
             closed_rps: closed.requests_per_s,
             closed_p50_us: closed.latency_us.p50,
+            closed_p99_us: closed.latency_us.p99,
             open: open_runs,
         })
     })();

@@ -140,14 +140,24 @@ pub fn start_ours(
     })
 }
 
-/// Writes nginx's reference config into `dir` and starts it on a free port.
-pub fn start_nginx(nginx: &Path, dir: &Path, cpus: Option<Vec<usize>>) -> anyhow::Result<Running> {
+/// The connections each nginx worker may hold: plenty for a thousand busy
+/// ones; the capacity run asks for as many as a process may open.
+pub const NGINX_CONNECTIONS: u32 = 4096;
+
+/// Writes nginx's reference config into `dir` and starts it on a free port,
+/// each worker holding at most `connections`.
+pub fn start_nginx(
+    nginx: &Path,
+    dir: &Path,
+    cpus: Option<Vec<usize>>,
+    connections: u32,
+) -> anyhow::Result<Running> {
     fs::create_dir_all(dir.join("tmp"))?;
     // A port nobody listens on right now (another program could take it in
     // between; the start would then fail visibly).
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let conf = dir.join("nginx.conf");
-    fs::write(&conf, nginx_config(dir, port))?;
+    fs::write(&conf, nginx_config(dir, port, connections))?;
     let log = dir.join("nginx.log");
     let mut cmd = command(nginx, &log, cpus)?;
     cmd.arg("-p")
@@ -171,14 +181,15 @@ pub fn start_nginx(nginx: &Path, dir: &Path, cpus: Option<Vec<usize>>) -> anyhow
 /// `keepalive_requests`: nginx closes a connection after 1,000 requests by
 /// default, where our servers keep it for as long as the client does; a
 /// close in the middle of a pipelined batch would leave the rest of the
-/// batch unanswered.
-pub fn nginx_config(dir: &Path, port: u16) -> String {
+/// batch unanswered. `keepalive_timeout`: an hour, as the course's servers
+/// are given for the capacity run; nginx's default is 75 s.
+pub fn nginx_config(dir: &Path, port: u16, connections: u32) -> String {
     let d = dir.display();
     format!(
         "# Written by the bench harness: nginx as the production reference row.\n\
-         daemon off;\nmaster_process on;\nworker_processes auto;\nworker_rlimit_nofile 8192;\n\
-         pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 4096; }}\n\
-         http {{\n    access_log off;\n    keepalive_requests 1000000;\n    client_body_temp_path {d}/tmp;\n    default_type text/plain;\n\
+         daemon off;\nmaster_process on;\nworker_processes auto;\nworker_rlimit_nofile {connections};\n\
+         pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections {connections}; }}\n\
+         http {{\n    access_log off;\n    keepalive_requests 1000000;\n    keepalive_timeout 3600s;\n    client_body_temp_path {d}/tmp;\n    default_type text/plain;\n\
          \x20   server {{\n        listen 127.0.0.1:{port};\n\
          \x20       location / {{ return 200 \"Hello, world!\\n\"; }}\n    }}\n}}\n"
     )
@@ -314,11 +325,12 @@ mod tests {
         );
         assert_eq!(parse_listen_line("starting up\n"), None);
         assert_eq!(parse_listen_line("http://127.0.0.1:"), None);
-        let conf = nginx_config(Path::new("/tmp/x"), 4321);
+        let conf = nginx_config(Path::new("/tmp/x"), 4321, 20_000);
         assert!(conf.contains("listen 127.0.0.1:4321;") && conf.contains("access_log off;"));
         assert!(
             conf.contains("return 200 \"Hello, world!\\n\";")
                 && conf.contains("pid /tmp/x/nginx.pid;")
+                && conf.contains("worker_connections 20000;")
         );
     }
 

@@ -200,6 +200,7 @@ fn count_one(setup: &Setup, name: &str, binary: &Path, load: Scenario) -> Server
             binary,
             &setup.work.join(format!("nginx-{}", load.name())),
             None,
+            server::NGINX_CONNECTIONS,
         ),
         _ => server::start_ours(name, binary, &[], &log, None, None),
     };

@@ -117,6 +117,8 @@ pub struct Omission {
     /// What wrk reported, closed-loop, at its own pace.
     pub closed_rps: f64,
     pub closed_p50_us: u64,
+    #[serde(default)]
+    pub closed_p99_us: u64,
     /// Open-loop runs at twice the closed-loop rate, of growing length.
     pub open: Vec<Run>,
 }

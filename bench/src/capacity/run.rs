@@ -13,18 +13,23 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use std::{env, fs, thread};
 
-use anyhow::{Context, ensure};
+use anyhow::{Context, anyhow, ensure};
 use common::limits::OpenFiles;
 use results::capacity::{Sample, ServerRun, Step};
 use results::json::create_dir;
-use results::scenario::SERVERS;
+use results::scenario::{HYPER, HYPER_BINARY, NGINX, SERVERS};
 use testkit::eventually;
 use testkit::procfs;
 
 use super::{SERVER_ARGS, diagnose};
+use crate::benchmark::find_program;
 use crate::cli::CapacityArgs;
 use crate::server::{self, Running};
 use crate::stop_requested;
+
+/// Connections per nginx worker: as many as one process may open here, so
+/// that what stops nginx is a limit of the system, not of its config.
+const NGINX_MANY: u32 = 20_000;
 
 /// How many times the tree is sampled while the connections are held; the
 /// largest PSS is kept.
@@ -46,11 +51,18 @@ pub fn run(args: &CapacityArgs, limit: OpenFiles) -> anyhow::Result<bool> {
     );
     // The servers' logs, kept until the run ends.
     let logs = create_dir(env::temp_dir().join(format!("bench-capacity-{}", process::id())))?;
-    let all = SERVERS.map(String::from).to_vec();
-    let servers = if args.only.is_empty() {
-        all
-    } else {
-        args.only.clone()
+    // The two production servers beside the course's: nginx if installed.
+    let nginx = find_program("nginx", &["/usr/sbin/nginx"]);
+    let references = [NGINX, HYPER]
+        .into_iter()
+        .filter(|r| *r != NGINX || nginx.is_some());
+    let servers = match args.only.is_empty() {
+        true => SERVERS
+            .into_iter()
+            .chain(references)
+            .map(String::from)
+            .collect(),
+        false => args.only.clone(),
     };
     println!(
         "capacity: {} server(s), steps {:?}, {} connections/s, {} s holds (open-file limit {}, hard {})",
@@ -66,7 +78,7 @@ pub fn run(args: &CapacityArgs, limit: OpenFiles) -> anyhow::Result<bool> {
         if stop_requested() {
             break;
         }
-        runs.push(run_server(name, args, &bin_dir, &logs));
+        runs.push(run_server(name, args, &bin_dir, nginx.as_deref(), &logs));
     }
     let steps = runs.iter().flat_map(|r| &r.steps);
     let (passed, failed) = (
@@ -96,7 +108,13 @@ pub fn run(args: &CapacityArgs, limit: OpenFiles) -> anyhow::Result<bool> {
 }
 
 /// Every step of one server, until the first that fails.
-fn run_server(name: &str, args: &CapacityArgs, bin_dir: &Path, logs: &Path) -> ServerRun {
+fn run_server(
+    name: &str,
+    args: &CapacityArgs,
+    bin_dir: &Path,
+    nginx: Option<&Path>,
+    logs: &Path,
+) -> ServerRun {
     let mut run = ServerRun {
         server: name.to_string(),
         ..ServerRun::default()
@@ -109,14 +127,31 @@ fn run_server(name: &str, args: &CapacityArgs, bin_dir: &Path, logs: &Path) -> S
         }
         let log = logs.join(format!("{name}-{target}.log"));
         let server_args = SERVER_ARGS.map(String::from);
-        let mut running =
-            match server::start_ours(name, &bin_dir.join(name), &server_args, &log, None, None) {
-                Ok(running) => running,
-                Err(e) => {
-                    run.error = Some(format!("{e:#}"));
-                    break;
-                }
-            };
+        let started = match (name, nginx) {
+            (NGINX, Some(nginx)) => {
+                let dir = logs.join(format!("nginx-{target}"));
+                server::start_nginx(nginx, &dir, None, NGINX_MANY)
+            }
+            (NGINX, None) => Err(anyhow!(
+                "nginx is not installed (apt-get install -y nginx-light)"
+            )),
+            (HYPER, _) => server::start_ours(
+                name,
+                &bin_dir.join(HYPER_BINARY),
+                &server_args,
+                &log,
+                None,
+                None,
+            ),
+            _ => server::start_ours(name, &bin_dir.join(name), &server_args, &log, None, None),
+        };
+        let mut running = match started {
+            Ok(running) => running,
+            Err(e) => {
+                run.error = Some(format!("{e:#}"));
+                break;
+            }
+        };
         let limits =
             fs::read_to_string(format!("/proc/{}/limits", running.pid)).unwrap_or_default();
         run.open_files = open_files_limit(&limits);
