@@ -4,11 +4,18 @@
 //! answer has come, so a server that stalls slows the load down with it,
 //! and the requests that would have arrived meanwhile are never sent nor
 //! counted (coordinated omission). Here request `i` is due at `start + i /
-//! rate`. When it is due it goes out on a free connection, or waits in line
-//! for one; its latency counts from when it was *due*, so time spent waiting
-//! for a connection, or behind a stalled server, is in the figure.
+//! rate`. When it is due it goes out on an idle keep-alive connection, or on
+//! a new one while there are fewer than `connections`, or waits in line for
+//! one; its latency counts from when it was *due*, so time spent waiting for
+//! a connection, or behind a stalled server, is in the figure.
 //!
-//! One thread, mio, a few keep-alive connections; a `timerfd` wakes the loop
+//! Connections are opened when a request needs one, as a client's pool
+//! does, and the most recently idle is used first. A server that closes
+//! after every answer (`simple_server`) so gets a new connection per
+//! request, each sent as soon as it is open; opened ahead of need, idle
+//! connections would sit in its accept queue while it blocked on one.
+//!
+//! One thread, mio; a `timerfd` wakes the loop
 //! when the next request is due (epoll's own timeout has a millisecond's
 //! grain). What the loop itself was late by is measured too (`lag`): it is
 //! the generator's error, and part of every latency.
@@ -58,7 +65,8 @@ pub struct Outcome {
     pub failed: u64,
     /// Still waiting for a connection, or for an answer, when the run ended.
     pub unanswered: u64,
-    /// Connections that had to be opened again (the server closed them).
+    /// Connections the server closed (after an answer that said so, or
+    /// idle) or that failed: each is opened again when a request needs it.
     pub reconnects: u64,
     pub latency: Histogram<u64>,
     /// How late the generator saw each request fall due: its own error,
@@ -77,9 +85,9 @@ impl Outcome {
 
 const TIMER: Token = Token(usize::MAX);
 
-/// One connection to the server, and what it is doing.
+/// One of the connections a request may use, and what it is doing.
 struct Conn {
-    stream: TcpStream,
+    stream: Option<TcpStream>,
     state: State,
     /// Bytes of a request not yet written.
     out: Vec<u8>,
@@ -89,10 +97,23 @@ struct Conn {
 
 #[derive(Clone, Copy, PartialEq)]
 enum State {
-    Connecting,
+    /// No connection: opened when a request needs it.
+    Closed,
+    /// Being opened for the request due at this time.
+    Connecting(Instant),
     Idle,
     /// Waiting for the answer to the request due at this time.
     Busy(Instant),
+}
+
+impl State {
+    /// The due time of the request this connection carries, if any.
+    fn carrying(self) -> Option<Instant> {
+        match self {
+            State::Connecting(due) | State::Busy(due) => Some(due),
+            State::Closed | State::Idle => None,
+        }
+    }
 }
 
 /// An answer read whole: its status and whether the server closes after it.
@@ -206,21 +227,14 @@ pub fn run(load: &Load) -> anyhow::Result<Outcome> {
     poll.registry()
         .register(&mut SourceFd(&timer.0), TIMER, Interest::READABLE)?;
     let request = format!("GET {} HTTP/1.1\r\nHost: bench\r\n\r\n", load.path).into_bytes();
-    let mut conns: Vec<Conn> = Vec::with_capacity(load.connections);
-    for i in 0..load.connections {
-        let mut stream = TcpStream::connect(load.addr)?;
-        poll.registry().register(
-            &mut stream,
-            Token(i),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-        conns.push(Conn {
-            stream,
-            state: State::Connecting,
+    let mut conns: Vec<Conn> = (0..load.connections)
+        .map(|_| Conn {
+            stream: None,
+            state: State::Closed,
             out: Vec::new(),
             input: Vec::new(),
-        });
-    }
+        })
+        .collect();
     let mut out = Outcome {
         due: 0,
         ok: 0,
@@ -240,7 +254,9 @@ pub fn run(load: &Load) -> anyhow::Result<Outcome> {
     let (mut next, mut checked) = (start, start);
     let mut armed = None;
     let mut waiting: VecDeque<Instant> = VecDeque::new();
+    // Most recently idle last: it is used first. Closed slots, any order.
     let mut idle: Vec<usize> = Vec::new();
+    let mut closed: Vec<usize> = (0..load.connections).rev().collect();
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -255,17 +271,32 @@ pub fn run(load: &Load) -> anyhow::Result<Outcome> {
             next += interval;
         }
         while let Some(&due) = waiting.front() {
-            // A connection that failed since it was put here is not idle any more.
-            let Some(i) = idle.pop() else { break };
-            if conns[i].state != State::Idle {
-                continue;
-            }
-            waiting.pop_front();
-            let conn = &mut conns[i];
-            conn.state = State::Busy(due);
-            conn.out.extend_from_slice(&request);
-            if flush(conn).is_err() {
-                fail(&mut poll, load.addr, &mut conns, i, &mut out)?;
+            if let Some(i) = idle.pop() {
+                // A connection that failed since it was put here is not idle any more.
+                if conns[i].state != State::Idle {
+                    continue;
+                }
+                waiting.pop_front();
+                conns[i].state = State::Busy(due);
+                conns[i].out.extend_from_slice(&request);
+                if flush(&mut conns[i]).is_err() {
+                    fail(&mut poll, &mut conns, i, &mut out, &mut closed);
+                }
+            } else if let Some(i) = closed.pop() {
+                waiting.pop_front();
+                let mut stream = TcpStream::connect(load.addr)?;
+                poll.registry().register(
+                    &mut stream,
+                    Token(i),
+                    Interest::READABLE | Interest::WRITABLE,
+                )?;
+                let conn = &mut conns[i];
+                (conn.stream, conn.state) = (Some(stream), State::Connecting(due));
+                conn.out.clear();
+                conn.input.clear();
+                conn.out.extend_from_slice(&request);
+            } else {
+                break;
             }
         }
         // A request owed an answer for longer than the timeout has failed
@@ -273,15 +304,17 @@ pub fn run(load: &Load) -> anyhow::Result<Outcome> {
         if now.saturating_duration_since(checked) > Duration::from_millis(100) {
             checked = now;
             for i in 0..conns.len() {
-                if let State::Busy(due) = conns[i].state
-                    && now.saturating_duration_since(due) > load.timeout
+                if conns[i]
+                    .state
+                    .carrying()
+                    .is_some_and(|due| now.saturating_duration_since(due) > load.timeout)
                 {
-                    fail(&mut poll, load.addr, &mut conns, i, &mut out)?;
+                    fail(&mut poll, &mut conns, i, &mut out, &mut closed);
                 }
             }
         }
-        let busy = conns.iter().any(|c| matches!(c.state, State::Busy(_)));
-        if now >= give_up || (now >= end && waiting.is_empty() && !busy) {
+        let carrying = conns.iter().any(|c| c.state.carrying().is_some());
+        if now >= give_up || (now >= end && waiting.is_empty() && !carrying) {
             break;
         }
         // Armed once per due time: a wake-up by an answer leaves it set.
@@ -299,28 +332,35 @@ pub fn run(load: &Load) -> anyhow::Result<Outcome> {
                 continue;
             }
             let conn = &mut conns[i];
-            if conn.state == State::Connecting {
-                if event.is_writable() && conn.stream.peer_addr().is_ok() {
-                    conn.state = State::Idle;
-                    idle.push(i);
-                } else if event.is_error() || event.is_read_closed() {
-                    fail(&mut poll, load.addr, &mut conns, i, &mut out)?;
-                }
+            let Some(stream) = conn.stream.as_ref() else {
                 continue;
+            };
+            if let State::Connecting(due) = conn.state {
+                if event.is_writable() && stream.peer_addr().is_ok() {
+                    conn.state = State::Busy(due);
+                } else {
+                    if event.is_error() || event.is_read_closed() {
+                        fail(&mut poll, &mut conns, i, &mut out, &mut closed);
+                    }
+                    continue;
+                }
             }
             if event.is_writable() && !conn.out.is_empty() && flush(conn).is_err() {
-                fail(&mut poll, load.addr, &mut conns, i, &mut out)?;
+                fail(&mut poll, &mut conns, i, &mut out, &mut closed);
                 continue;
             }
             if event.is_readable() {
                 match receive(conn, &mut buf, &mut out) {
-                    Ok(Some(close)) if close => {
-                        reopen(&mut poll, load.addr, &mut conns, i)?;
+                    Ok(Some(true)) => {
                         out.reconnects += 1;
+                        close(&mut poll, &mut conns, i, &mut closed);
                     }
-                    Ok(Some(_)) => idle.push(i),
+                    Ok(Some(false)) => idle.push(i),
                     Ok(None) => {}
-                    Err(_) => fail(&mut poll, load.addr, &mut conns, i, &mut out)?,
+                    Err(_) => {
+                        out.reconnects += 1;
+                        fail(&mut poll, &mut conns, i, &mut out, &mut closed);
+                    }
                 }
             }
         }
@@ -328,10 +368,7 @@ pub fn run(load: &Load) -> anyhow::Result<Outcome> {
     // What is still owed counts with what it has waited so far: less than
     // it will wait, but leaving it out would flatter an overloaded server.
     let now = Instant::now();
-    let owed = conns.iter().filter_map(|c| match c.state {
-        State::Busy(due) => Some(due),
-        _ => None,
-    });
+    let owed = conns.iter().filter_map(|c| c.state.carrying());
     for due in waiting.iter().copied().chain(owed) {
         let _ = out
             .latency
@@ -346,7 +383,10 @@ pub fn run(load: &Load) -> anyhow::Result<Outcome> {
 /// next writable event.
 fn flush(conn: &mut Conn) -> io::Result<()> {
     while !conn.out.is_empty() {
-        match conn.stream.write(&conn.out) {
+        let Some(stream) = conn.stream.as_mut() else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        match stream.write(&conn.out) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => drop(conn.out.drain(..n)),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -363,11 +403,11 @@ fn flush(conn: &mut Conn) -> io::Result<()> {
 /// request is out at a time, so that saves a read that would find nothing
 /// (mio's readiness is edge-triggered, but nothing more can come unasked).
 fn receive(conn: &mut Conn, buf: &mut [u8], out: &mut Outcome) -> anyhow::Result<Option<bool>> {
-    let State::Busy(due) = conn.state else {
-        anyhow::bail!("bytes nobody asked for");
+    let (State::Busy(due), Some(stream)) = (conn.state, conn.stream.as_mut()) else {
+        anyhow::bail!("bytes nobody asked for, or the server closed an idle connection");
     };
     let (answer, used) = loop {
-        match conn.stream.read(buf) {
+        match stream.read(buf) {
             Ok(0) => anyhow::bail!("the server closed the connection"),
             Ok(n) => conn.input.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
@@ -388,39 +428,23 @@ fn receive(conn: &mut Conn, buf: &mut [u8], out: &mut Outcome) -> anyhow::Result
     Ok(Some(answer.close))
 }
 
-/// The connection failed: its request, if any, counts as failed, and a new
-/// connection takes its place.
-fn fail(
-    poll: &mut Poll,
-    addr: SocketAddr,
-    conns: &mut [Conn],
-    i: usize,
-    out: &mut Outcome,
-) -> anyhow::Result<()> {
-    if let State::Busy(due) = conns[i].state {
+/// The connection failed: its request, if any, counts as failed.
+fn fail(poll: &mut Poll, conns: &mut [Conn], i: usize, out: &mut Outcome, closed: &mut Vec<usize>) {
+    if let Some(due) = conns[i].state.carrying() {
         // A timeout counts with the time it waited (a failed connection
         // with the time it took to fail).
         let _ = out.latency.record(due.elapsed().as_micros() as u64);
         out.failed += 1;
     }
-    out.reconnects += 1;
-    reopen(poll, addr, conns, i)
+    close(poll, conns, i, closed);
 }
 
-fn reopen(poll: &mut Poll, addr: SocketAddr, conns: &mut [Conn], i: usize) -> anyhow::Result<()> {
+/// The slot is free for a new connection when a request needs one.
+fn close(poll: &mut Poll, conns: &mut [Conn], i: usize, closed: &mut Vec<usize>) {
     let conn = &mut conns[i];
-    let _ = poll.registry().deregister(&mut conn.stream);
-    let mut stream = TcpStream::connect(addr)?;
-    poll.registry().register(
-        &mut stream,
-        Token(i),
-        Interest::READABLE | Interest::WRITABLE,
-    )?;
-    *conn = Conn {
-        stream,
-        state: State::Connecting,
-        out: Vec::new(),
-        input: Vec::new(),
-    };
-    Ok(())
+    if let Some(mut stream) = conn.stream.take() {
+        let _ = poll.registry().deregister(&mut stream);
+    }
+    conn.state = State::Closed;
+    closed.push(i);
 }
